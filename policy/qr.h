@@ -1,0 +1,19 @@
+/*
+ * qr.h - outguard-queue-report's subcommands
+ * DESCRIPTION: each subcommand is "int qr_NAME(struct qr *, int argc,
+ *	char **argv)" returning a sysexits.h code; argv[0] is the
+ *	subcommand's name. The configuration is loaded before dispatch.
+ */
+#ifndef OG_QR_H
+#define OG_QR_H
+
+struct og_conf;
+
+struct qr {
+	const struct og_conf *conf;
+	const char *conf_path;
+};
+
+int qr_classify(struct qr *, int, char **);
+
+#endif
