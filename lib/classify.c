@@ -4,12 +4,18 @@
  *	("if FIELD ~ /re/flags", "if FIELD !~ /re/", "if FIELD = a|b",
  *	"if FIELD != a|b") and assignments ("set FIELD = value").
  *	Patterns are compiled once with PCRE2 (JIT when available); named
- *	groups must be field names and fill those fields.
- *	Speed comes from three cheap steps before any regex runs: a rule
- *	whose fields are all set already is skipped (bit masks); equality
- *	conditions run before patterns; and each pattern carries a literal
- *	it cannot match without (derived from the pattern at load), looked
- *	for with memmem() in a lowercased copy of the input.
+ *	groups must be field names and fill those fields. Every match runs
+ *	with one shared, read-only match context whose limits stop a
+ *	pathological pattern: a match that hits them counts as "no match"
+ *	and makes its condition false, whether ~ or !~.
+ *	Speed comes from cheap steps before any regex runs: a rule whose
+ *	fields are all set already is skipped (bit masks); equality
+ *	conditions run before patterns; and each pattern on the text
+ *	carries a set of literals of which every match contains one
+ *	(derived from the pattern at load, see analyze()). One Aho-Corasick
+ *	pass over the text per reply finds which of those sets are present;
+ *	a pattern whose set is absent is known not to match without
+ *	running it.
  * DIAGNOSTICS: load errors as "FILE:LINE: reason", every one collected.
  */
 #include "config.h"
@@ -19,6 +25,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <pcre2.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,9 +43,26 @@
 #define SETS_MAX 16  /* per rule */
 #define CAPS_MAX 32  /* named groups per pattern */
 #define VALUES_MAX 64
-#define NEEDLE_MIN 3
 #define ERRORS_MAX 50
 #define FIELD_TEXT OG_RF_NFIELDS /* the input itself, for conditions */
+
+/*
+ * Match limits: generous for any sane pattern on a 64 KiB reply (the
+ * shipped rules stay far below), small enough that a catastrophic one
+ * gives up in milliseconds instead of hanging the policy service.
+ */
+#define MATCH_LIMIT 1000000
+#define DEPTH_LIMIT 10000
+#define HEAP_LIMIT_KB 8192
+
+/* Literal prefilter limits (analyze(), prefilter_build()) */
+#define LIT_EXACT_MAX 16 /* strings in an exact set */
+#define LIT_REQ_MAX 64	 /* strings in a required set */
+#define LIT_LEN_MAX 64	 /* bytes in one literal */
+#define LIT_DEPTH_MAX 64 /* group nesting the analysis follows */
+#define PREFILTER_MAX 8192	 /* patterns with a prefilter */
+#define PREFILTER_STATES_MAX 65535
+#define PREFILTER_NONE UINT16_MAX
 
 enum op { OP_MATCH, OP_NOMATCH, OP_EQ, OP_NE };
 
@@ -46,8 +70,9 @@ struct cond {
 	int field; /* enum og_reply_field or FIELD_TEXT */
 	enum op op;
 	pcre2_code *re;
-	char *needle; /* lowercased literal the text must contain, or NULL */
-	size_t needle_len;
+	char **lits; /* every match contains one (lowercase); until built */
+	size_t nlits;
+	int pf; /* prefilter bit, or -1: none */
 	struct {
 		unsigned group;
 		int field;
@@ -65,17 +90,39 @@ struct set {
 struct rule {
 	char *name;
 	unsigned line;
-	struct cond conds[CONDS_MAX];
+	struct cond *conds;
 	size_t nconds;
 	struct set sets[SETS_MAX];
 	size_t nsets;
 	unsigned fills; /* bit mask of the fields this rule can set */
 };
 
+/*
+ * The prefilter: one Aho-Corasick automaton over every pattern's
+ * literals, as a full DFA on byte classes (bytes in no literal share
+ * class 0, upper and lower case share a class). A state's own outputs
+ * are the prefilter bits out_bit[out_start[s] .. out_start[s + 1]];
+ * out_next[s] is the nearest state on its failure chain with outputs of
+ * its own, first_out[s] the first state to report (s or out_next[s]).
+ */
+struct prefilter {
+	unsigned char cls[256];
+	unsigned ncls;
+	unsigned nstates;
+	uint16_t *delta; /* nstates * ncls */
+	uint16_t *first_out;
+	uint16_t *out_next;
+	uint32_t *out_start; /* nstates + 1 */
+	uint16_t *out_bit;
+	unsigned nbits;
+};
+
 struct og_classifier {
 	struct rule *rules;
-	size_t nrules;
+	size_t nrules, rules_size;
 	unsigned max_ovec; /* largest capture count + 1 */
+	pcre2_match_context *mctx;
+	struct prefilter pf;
 };
 
 static const char *const field_names[OG_RF_NFIELDS + 1] = {
@@ -149,83 +196,731 @@ word_len(const char *p, const char *end)
 }
 
 /*
- * derive_needle - the longest run of plain characters at the top level of
- * a pattern with no top-level alternation: every match must contain it.
- * Conservative: anything it does not understand ends the run.
+ * ---- literal analysis ----
+ * analyze() reads a pattern that PCRE2 has compiled already and works
+ * out a set of literal strings (ASCII-lowercased) of which every match
+ * must contain at least one. Each node of the pattern gets an "exact"
+ * set when it matches exactly one of a few known strings ("a", "(?:rp|
+ * sc)-", "s?" = {"s", ""}), and a "required" set otherwise; sequences
+ * glue exact sets (cross product) and keep the best required set
+ * (longest shortest string), alternations unite their branches' sets.
+ * Anything the analysis does not fully understand (inline options,
+ * \Q, back references, \x escapes, callouts, odd braces) gives up on
+ * the whole pattern, which then has no prefilter: the analysis may be
+ * weak, never wrong.
  */
-static char *
-derive_needle(const char *re, size_t len, int extended)
+struct lits {
+	char **s;
+	size_t n;
+};
+
+struct node {
+	struct lits exact; /* valid when is_exact */
+	int is_exact;
+	struct lits req; /* n == 0: nothing known */
+};
+
+struct an {
+	const char *p, *end;
+	unsigned depth;
+	int fail;
+};
+
+static void
+lits_clear(struct lits *l)
 {
-	char best[128], cur[128];
-	size_t blen = 0, clen = 0, i;
-	int depth = 0;
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		og_free(l->s[i]);
+	l->s = og_free(l->s);
+	l->n = 0;
+}
+
+/* lits_add - add a string once; -1 (set unchanged) past max or length */
+static int
+lits_add(struct lits *l, const char *s, size_t len, size_t max)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (strlen(l->s[i]) == len && memcmp(l->s[i], s, len) == 0)
+			return 0;
+	if (l->n >= max || len > LIT_LEN_MAX)
+		return -1;
+	l->s = og_reallocarray(l->s, l->n + 1, sizeof(char *));
+	l->s[l->n++] = og_strndup(s, len);
+	return 0;
+}
+
+/* lits_merge - add all of b to a; -1 when it does not fit */
+static int
+lits_merge(struct lits *a, const struct lits *b, size_t max)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		if (lits_add(a, b->s[i], strlen(b->s[i]), max) < 0)
+			return -1;
+	return 0;
+}
+
+/* lits_score - the shortest string's length: 0 means no information */
+static size_t
+lits_score(const struct lits *l)
+{
+	size_t i, min = SIZE_MAX;
+
+	for (i = 0; i < l->n; i++)
+		if (strlen(l->s[i]) < min)
+			min = strlen(l->s[i]);
+	return l->n == 0 ? 0 : min;
+}
+
+/* consider - keep the better of best and cand (cand is consumed) */
+static void
+consider(struct lits *best, struct lits *cand)
+{
+	size_t sc = lits_score(cand), sb = lits_score(best);
+
+	if (sc > sb || (sc == sb && sc > 0 && cand->n < best->n)) {
+		lits_clear(best);
+		*best = *cand;
+		cand->s = NULL;
+		cand->n = 0;
+	} else
+		lits_clear(cand);
+}
+
+static void
+node_clear(struct node *n)
+{
+	lits_clear(&n->exact);
+	lits_clear(&n->req);
+	n->is_exact = 0;
+}
+
+/* node_exact - n matches exactly one of the strings of l (consumed) */
+static void
+node_exact(struct node *n, struct lits *l)
+{
+	struct lits copy = { NULL, 0 };
+
+	node_clear(n);
+	(void)lits_merge(&copy, l, LIT_EXACT_MAX);
+	n->exact = *l;
+	n->is_exact = 1;
+	l->s = NULL;
+	l->n = 0;
+	consider(&n->req, &copy);
+}
+
+static void
+node_str(struct node *n, const char *s, size_t len)
+{
+	struct lits l = { NULL, 0 };
+
+	(void)lits_add(&l, s, len, 1);
+	node_exact(n, &l);
+}
+
+/* cross - {a + b : a in x, b in y}, or -1 when too many or too long */
+static int
+cross(struct lits *out, const struct lits *x, const struct lits *y)
+{
+	char buf[2 * LIT_LEN_MAX];
+	size_t i, j;
+
+	out->s = NULL;
+	out->n = 0;
+	if (x->n * y->n > LIT_EXACT_MAX)
+		return -1;
+	for (i = 0; i < x->n; i++)
+		for (j = 0; j < y->n; j++) {
+			size_t a = strlen(x->s[i]), b = strlen(y->s[j]);
+
+			if (a + b > LIT_LEN_MAX) {
+				lits_clear(out);
+				return -1;
+			}
+			memcpy(buf, x->s[i], a);
+			memcpy(buf + a, y->s[j], b);
+			(void)lits_add(out, buf, a + b, LIT_EXACT_MAX);
+		}
+	return 0;
+}
+
+static void analyze_alt(struct an *, struct node *);
+
+/* skip_class - past "[...]", POSIX "[:name:]" inside included */
+static void
+skip_class(struct an *a)
+{
+	const char *p = a->p + 1;
+
+	if (p < a->end && *p == '^')
+		p++;
+	if (p < a->end && *p == ']')
+		p++;
+	while (p < a->end && *p != ']') {
+		if (*p == '\\') {
+			if (p + 1 >= a->end || p[1] == 'Q' || p[1] == 'E') {
+				a->fail = 1;
+				return;
+			}
+			p += 2;
+		} else if (*p == '[' && p + 1 < a->end &&
+		    (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+			const char *q = p + 2;
+
+			while (q + 1 < a->end && !(q[0] == p[1] && q[1] == ']'))
+				q++;
+			if (q + 1 >= a->end) {
+				a->fail = 1;
+				return;
+			}
+			p = q + 2;
+		} else
+			p++;
+	}
+	if (p >= a->end) {
+		a->fail = 1;
+		p--;
+	}
+	a->p = p + 1;
+}
+
+/* analyze_escape - "\X" at a->p */
+static void
+analyze_escape(struct an *a, struct node *n)
+{
+	static const char lit_from[] = "tnrfea", lit_to[] = "\t\n\r\f\033\007";
+	unsigned char e;
+	const char *q;
+
+	if (a->p + 1 >= a->end) {
+		a->fail = 1;
+		return;
+	}
+	e = (unsigned char)a->p[1];
+	a->p += 2;
+	if (!isalnum(e)) {
+		char c = (char)e;
+
+		node_str(n, &c, 1);
+	} else if ((q = strchr(lit_from, e)) != NULL && e != '\0')
+		node_str(n, &lit_to[q - lit_from], 1);
+	else if (strchr("dDsSwWhHvVRX", e) != NULL)
+		node_clear(n); /* one char of a class: nothing known */
+	else if (e == 'N' && (a->p >= a->end || *a->p != '{'))
+		node_clear(n);
+	else if (strchr("bBAzZGK", e) != NULL)
+		node_str(n, "", 0); /* zero-width */
+	else
+		a->fail = 1; /* \x \o \c \p \g \k \Q \1 ...: give up */
+}
+
+/* group_kind - after "(": 0 a group, 1 an assertion or comment */
+static int
+group_kind(struct an *a)
+{
+	const char *p = a->p;
+
+	if (p < a->end && *p == '*') {
+		a->fail = 1;
+		return 0;
+	}
+	if (p >= a->end || *p != '?')
+		return 0;
+	p++;
+	if (p < a->end && (*p == ':' || *p == '>' || *p == '|')) {
+		a->p = p + 1;
+		return 0;
+	}
+	/* (?i) (?-i) (?i:...): options other than x do not move literals */
+	while (p < a->end && strchr("imnsUJ^-", *p) != NULL && *p != '\0')
+		p++;
+	if (p > a->p + 1 && p < a->end && (*p == ':' || *p == ')')) {
+		a->p = *p == ':' ? p + 1 : p;
+		return *p == ')';
+	}
+	p = a->p + 1;
+	if (p < a->end && (*p == '=' || *p == '!')) {
+		a->p = p + 1;
+		return 1;
+	}
+	if (p + 1 < a->end && *p == '<' && (p[1] == '=' || p[1] == '!')) {
+		a->p = p + 2;
+		return 1;
+	}
+	if (p < a->end && *p == '#') {
+		while (p < a->end && *p != ')')
+			p++;
+		a->p = p;
+		return 1;
+	}
+	if (p + 1 < a->end && *p == 'P' && p[1] == '<')
+		p++;
+	if (p < a->end && (*p == '<' || *p == '\'')) {
+		char close = *p == '<' ? '>' : '\'';
+
+		p++;
+		while (p < a->end && (isalnum((unsigned char)*p) || *p == '_'))
+			p++;
+		if (p < a->end && *p == close) {
+			a->p = p + 1;
+			return 0;
+		}
+	}
+	a->fail = 1; /* options, recursion, conditions, callouts */
+	return 0;
+}
+
+static void
+analyze_group(struct an *a, struct node *n)
+{
+	int assertion;
+
+	a->p++;
+	if (++a->depth > LIT_DEPTH_MAX) {
+		a->fail = 1;
+		return;
+	}
+	assertion = group_kind(a);
+	if (a->fail)
+		return;
+	analyze_alt(a, n);
+	if (a->fail || a->p >= a->end || *a->p != ')') {
+		a->fail = 1;
+		return;
+	}
+	a->p++;
+	a->depth--;
+	if (assertion)
+		node_str(n, "", 0); /* zero-width */
+}
+
+/* quantifier - parse one at a->p into min/max (-1: none); 0 if none */
+static int
+quantifier(struct an *a, long *min, long *max)
+{
+	const char *p = a->p;
+	char *e;
+
+	if (p >= a->end)
+		return 0;
+	if (*p == '?' || *p == '*' || *p == '+') {
+		*min = *p == '+';
+		*max = *p == '?' ? 1 : -1;
+		p++;
+	} else if (*p == '{') {
+		/* strictly {n}, {n,} or {n,m}; anything else: give up */
+		if (p + 1 >= a->end || !isdigit((unsigned char)p[1])) {
+			a->fail = 1;
+			return 0;
+		}
+		errno = 0;
+		*min = strtol(p + 1, &e, 10);
+		*max = *min;
+		if (e < a->end && *e == ',') {
+			e++;
+			*max = -1;
+			if (e < a->end && isdigit((unsigned char)*e))
+				*max = strtol(e, &e, 10);
+		}
+		if (errno != 0 || e >= a->end || *e != '}') {
+			a->fail = 1;
+			return 0;
+		}
+		p = e + 1;
+	} else
+		return 0;
+	if (p < a->end && (*p == '?' || *p == '+'))
+		p++; /* lazy or possessive */
+	a->p = p;
+	return 1;
+}
+
+/* apply_quant - node n repeated min..max times */
+static void
+apply_quant(struct node *n, long min, long max)
+{
+	if (min == 1 && max == 1)
+		return;
+	if (max == 0) {
+		node_str(n, "", 0);
+	} else if (min == 0 && max == 1 && n->is_exact &&
+	    lits_add(&n->exact, "", 0, LIT_EXACT_MAX) == 0) {
+		lits_clear(&n->req); /* may match nothing */
+	} else if (min == 0) {
+		node_clear(n);
+	} else {
+		lits_clear(&n->exact); /* at least once: its set holds */
+		n->is_exact = 0;
+	}
+}
+
+static void
+analyze_atom(struct an *a, struct node *n)
+{
+	char c = *a->p;
+
+	switch (c) {
+	case '(':
+		analyze_group(a, n);
+		break;
+	case '[':
+		skip_class(a);
+		node_clear(n);
+		break;
+	case '.':
+		a->p++;
+		node_clear(n);
+		break;
+	case '^':
+	case '$':
+		a->p++;
+		node_str(n, "", 0);
+		break;
+	case '\\':
+		analyze_escape(a, n);
+		break;
+	case '*':
+	case '+':
+	case '?':
+	case '{':
+		a->fail = 1;
+		break;
+	default:
+		c = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+		a->p++;
+		node_str(n, &c, 1);
+		break;
+	}
+}
+
+/* analyze_seq - atoms up to "|", ")" or the end */
+static void
+analyze_seq(struct an *a, struct node *out)
+{
+	struct lits tail = { NULL, 0 }, best = { NULL, 0 }, prod, copy;
+	int all_exact = 1;
+
+	(void)lits_add(&tail, "", 0, 1);
+	while (!a->fail && a->p < a->end && *a->p != '|' && *a->p != ')') {
+		struct node n = { { NULL, 0 }, 0, { NULL, 0 } };
+		long min, max;
+
+		analyze_atom(a, &n);
+		if (!a->fail && quantifier(a, &min, &max))
+			apply_quant(&n, min, max);
+		if (n.is_exact && cross(&prod, &tail, &n.exact) == 0) {
+			lits_clear(&tail);
+			tail = prod;
+		} else if (n.is_exact) {
+			consider(&best, &tail);
+			tail = n.exact;
+			n.exact.s = NULL;
+			n.exact.n = 0;
+			all_exact = 0;
+		} else {
+			consider(&best, &tail);
+			(void)lits_add(&tail, "", 0, 1);
+			consider(&best, &n.req);
+			all_exact = 0;
+		}
+		node_clear(&n);
+	}
+	copy.s = NULL;
+	copy.n = 0;
+	(void)lits_merge(&copy, &tail, LIT_EXACT_MAX);
+	consider(&best, &copy);
+	node_clear(out);
+	out->req = best;
+	if (all_exact) {
+		out->exact = tail;
+		out->is_exact = 1;
+	} else
+		lits_clear(&tail);
+}
+
+/* analyze_alt - branches separated by "|" */
+static void
+analyze_alt(struct an *a, struct node *out)
+{
+	int first = 1, req_ok = 1;
+
+	node_clear(out);
+	for (;;) {
+		struct node b = { { NULL, 0 }, 0, { NULL, 0 } };
+
+		analyze_seq(a, &b);
+		if (first) {
+			*out = b;
+			first = 0;
+		} else {
+			if (out->is_exact && (!b.is_exact ||
+			    lits_merge(&out->exact, &b.exact,
+				LIT_EXACT_MAX) < 0)) {
+				lits_clear(&out->exact);
+				out->is_exact = 0;
+			}
+			if (req_ok && (lits_score(&b.req) == 0 ||
+			    lits_merge(&out->req, &b.req, LIT_REQ_MAX) < 0))
+				req_ok = 0;
+			node_clear(&b);
+		}
+		if (lits_score(&out->req) == 0)
+			req_ok = 0;
+		if (a->fail || a->p >= a->end || *a->p != '|')
+			break;
+		a->p++;
+	}
+	if (!req_ok)
+		lits_clear(&out->req);
+}
+
+/*
+ * analyze - the literal set of a pattern, into c->lits; none when the
+ * pattern is extended (/x) or not understood.
+ */
+static void
+analyze(struct cond *c, const char *re, size_t len, int extended)
+{
+	struct an a = { re, re + len, 0, 0 };
+	struct node n = { { NULL, 0 }, 0, { NULL, 0 } };
 
 	if (extended)
-		return NULL;
-	for (i = 0; i < len; i++) {
-		char c = re[i], lit = 0;
+		return;
+	analyze_alt(&a, &n);
+	if (!a.fail && a.p == a.end && lits_score(&n.req) > 0) {
+		c->lits = n.req.s;
+		c->nlits = n.req.n;
+		n.req.s = NULL;
+		n.req.n = 0;
+	}
+	node_clear(&n);
+}
 
-		if (c == '\\') {
-			if (i + 1 >= len)
-				return NULL;
-			c = re[++i];
-			if (isalnum((unsigned char)c))
-				goto end_run; /* \b \d \s \x.. \Q: not literal */
-			lit = c;
-		} else if (c == '(') {
-			depth++;
-			/* (?<name> etc: skip to the group body */
-			goto end_run;
-		} else if (c == ')') {
-			if (depth > 0)
-				depth--;
-			goto end_run;
-		} else if (c == '|') {
-			if (depth == 0)
-				return NULL;
-			goto end_run;
-		} else if (c == '[') {
-			/* skip the class, ']' first in a class is literal */
-			i++;
-			if (i < len && re[i] == '^')
-				i++;
-			if (i < len && re[i] == ']')
-				i++;
-			while (i < len && re[i] != ']') {
-				if (re[i] == '\\')
-					i++;
-				i++;
-			}
-			goto end_run;
-		} else if (strchr(".^$?*+{}", c) != NULL) {
-			/* a quantifier makes the previous char optional */
-			if ((c == '?' || c == '*' || c == '{') && clen > 0)
-				clen--;
-			goto end_run;
-		} else
-			lit = c;
-		if (depth > 0)
-			continue;
-		/* a quantifier after this char makes it optional */
-		if (i + 1 < len && strchr("?*{", re[i + 1]) != NULL)
-			goto end_run;
-		if (clen < sizeof(cur))
-			cur[clen++] = (char)tolower((unsigned char)lit);
-		continue;
-	end_run:
-		if (clen > blen) {
-			memcpy(best, cur, clen);
-			blen = clen;
+/* ---- the prefilter automaton ---- */
+
+static unsigned char
+lower_ascii(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+struct pf_build {
+	int32_t *go; /* trie: nstates * ncls, -1 none */
+	unsigned nstates, size;
+	struct {
+		uint16_t bit;
+		int32_t next;
+	} *outs;	/* own outputs as lists: out_head[s] -> outs[] */
+	int32_t *out_head;
+	size_t nouts;
+};
+
+static int32_t
+pf_new_state(struct pf_build *b, unsigned ncls)
+{
+	unsigned i;
+
+	if (b->nstates == b->size) {
+		b->size = b->size ? b->size * 2 : 64;
+		b->go = og_reallocarray(b->go, (size_t)b->size * ncls,
+		    sizeof(*b->go));
+		b->out_head = og_reallocarray(b->out_head, b->size,
+		    sizeof(*b->out_head));
+	}
+	for (i = 0; i < ncls; i++)
+		b->go[(size_t)b->nstates * ncls + i] = -1;
+	b->out_head[b->nstates] = -1;
+	return (int32_t)b->nstates++;
+}
+
+/* pf_insert - one literal of prefilter bit "bit" into the trie */
+static void
+pf_insert(struct pf_build *b, const struct prefilter *pf, const char *s,
+    uint16_t bit)
+{
+	int32_t st = 0, h;
+
+	for (; *s != '\0'; s++) {
+		size_t k = (size_t)st * pf->ncls + pf->cls[(unsigned char)*s];
+
+		if (b->go[k] < 0) {
+			int32_t t = pf_new_state(b, pf->ncls);
+
+			b->go[(size_t)st * pf->ncls +
+			    pf->cls[(unsigned char)*s]] = t;
 		}
-		clen = 0;
+		st = b->go[(size_t)st * pf->ncls + pf->cls[(unsigned char)*s]];
 	}
-	if (clen > blen) {
-		memcpy(best, cur, clen);
-		blen = clen;
+	for (h = b->out_head[st]; h >= 0; h = b->outs[h].next)
+		if (b->outs[h].bit == bit)
+			return;
+	b->outs = og_reallocarray(b->outs, b->nouts + 1, sizeof(*b->outs));
+	b->outs[b->nouts].bit = bit;
+	b->outs[b->nouts].next = b->out_head[st];
+	b->out_head[st] = (int32_t)b->nouts++;
+}
+
+/* pf_assign - give prefilter bits to patterns while the budget lasts */
+static void
+pf_assign(struct og_classifier *cl)
+{
+	struct prefilter *pf = &cl->pf;
+	size_t i, j, k, chars = 0;
+	unsigned char seen[256] = { 0 };
+
+	pf->ncls = 1; /* class 0: bytes in no literal */
+	for (i = 0; i < cl->nrules; i++)
+		for (j = 0; j < cl->rules[i].nconds; j++) {
+			struct cond *c = &cl->rules[i].conds[j];
+			size_t need = 0;
+
+			c->pf = -1;
+			if (c->nlits == 0 || pf->nbits >= PREFILTER_MAX)
+				continue;
+			for (k = 0; k < c->nlits; k++)
+				need += strlen(c->lits[k]);
+			if (chars + need >= PREFILTER_STATES_MAX - 1)
+				continue;
+			chars += need;
+			c->pf = (int)pf->nbits++;
+			for (k = 0; k < c->nlits; k++) {
+				const unsigned char *s =
+				    (const unsigned char *)c->lits[k];
+
+				for (; *s != '\0'; s++)
+					seen[*s] = 1;
+			}
+		}
+	memset(pf->cls, 0, sizeof(pf->cls));
+	for (i = 0; i < 256; i++)
+		if (seen[i])
+			pf->cls[i] = (unsigned char)pf->ncls++;
+	for (i = 0; i < 256; i++)
+		pf->cls[i] = pf->cls[lower_ascii((unsigned char)i)];
+}
+
+/* pf_finish - failure links, the DFA, flattened outputs */
+static void
+pf_finish(struct prefilter *pf, struct pf_build *b)
+{
+	uint32_t *queue = og_reallocarray(NULL, b->nstates, sizeof(*queue));
+	uint16_t *fail = og_calloc(b->nstates, sizeof(*fail));
+	size_t qh = 0, qt = 0, n = pf->ncls, s, c;
+	int32_t h;
+
+	pf->nstates = b->nstates;
+	pf->delta = og_reallocarray(NULL, b->nstates * n, sizeof(*pf->delta));
+	pf->first_out = og_reallocarray(NULL, b->nstates, sizeof(uint16_t));
+	pf->out_next = og_reallocarray(NULL, b->nstates, sizeof(uint16_t));
+	pf->out_start = og_reallocarray(NULL, b->nstates + 1, sizeof(uint32_t));
+	pf->out_bit = og_reallocarray(NULL, b->nouts + 1, sizeof(uint16_t));
+	pf->out_next[0] = PREFILTER_NONE;
+	for (c = 0; c < n; c++) {
+		int32_t t = b->go[c];
+
+		pf->delta[c] = (uint16_t)(t < 0 ? 0 : t);
+		if (t > 0) {
+			fail[t] = 0;
+			queue[qt++] = (uint32_t)t;
+		}
 	}
-	if (depth != 0 || blen < NEEDLE_MIN)
-		return NULL;
-	return og_strndup(best, blen);
+	while (qh < qt) {
+		s = queue[qh++];
+		pf->out_next[s] = b->out_head[fail[s]] >= 0 ? fail[s]
+		    : pf->out_next[fail[s]];
+		for (c = 0; c < n; c++) {
+			int32_t t = b->go[s * n + c];
+			uint16_t f = pf->delta[fail[s] * n + c];
+
+			if (t < 0) {
+				pf->delta[s * n + c] = f;
+				continue;
+			}
+			pf->delta[s * n + c] = (uint16_t)t;
+			fail[t] = f;
+			queue[qt++] = (uint32_t)t;
+		}
+	}
+	pf->out_start[0] = 0;
+	for (s = 0, qt = 0; s < b->nstates; s++) {
+		for (h = b->out_head[s]; h >= 0; h = b->outs[h].next)
+			pf->out_bit[qt++] = b->outs[h].bit;
+		pf->out_start[s + 1] = (uint32_t)qt;
+		pf->first_out[s] = b->out_head[s] >= 0 ? (uint16_t)s
+		    : s == 0 ? PREFILTER_NONE : pf->out_next[s];
+	}
+	og_free(queue);
+	og_free(fail);
+}
+
+/* prefilter_build - after loading: the automaton for every literal */
+static void
+prefilter_build(struct og_classifier *cl)
+{
+	struct pf_build b = { NULL, 0, 0, NULL, NULL, 0 };
+	size_t i, j, k;
+
+	pf_assign(cl);
+	(void)pf_new_state(&b, cl->pf.ncls);
+	for (i = 0; i < cl->nrules; i++)
+		for (j = 0; j < cl->rules[i].nconds; j++) {
+			struct cond *c = &cl->rules[i].conds[j];
+
+			for (k = 0; k < c->nlits; k++) {
+				if (c->pf >= 0)
+					pf_insert(&b, &cl->pf, c->lits[k],
+					    (uint16_t)c->pf);
+				og_free(c->lits[k]);
+			}
+			c->lits = og_free(c->lits);
+			c->nlits = 0;
+		}
+	pf_finish(&cl->pf, &b);
+	og_free(b.go);
+	og_free(b.out_head);
+	og_free(b.outs);
+}
+
+static void
+prefilter_free(struct prefilter *pf)
+{
+	og_free(pf->delta);
+	og_free(pf->first_out);
+	og_free(pf->out_next);
+	og_free(pf->out_start);
+	og_free(pf->out_bit);
+}
+
+/* prefilter_run - set the bit of every pattern whose literal is in text */
+static void
+prefilter_run(const struct prefilter *pf, const char *text, size_t len,
+    uint64_t *hits)
+{
+	const uint16_t *delta = pf->delta;
+	const unsigned char *cls = pf->cls;
+	size_t n = pf->ncls, i;
+	unsigned s = 0;
+
+	memset(hits, 0, ((pf->nbits + 63) / 64) * sizeof(*hits));
+	for (i = 0; i < len; i++) {
+		unsigned t;
+
+		s = delta[s * n + cls[(unsigned char)text[i]]];
+		for (t = pf->first_out[s]; t != PREFILTER_NONE; t = pf->out_next[t]) {
+			uint32_t k;
+
+			for (k = pf->out_start[t]; k < pf->out_start[t + 1];
+			     k++)
+				hits[pf->out_bit[k] / 64] |= (uint64_t)1
+				    << (pf->out_bit[k] % 64);
+		}
+	}
 }
 
 static int
@@ -284,10 +979,8 @@ compile_pattern(struct parser *ps, struct cond *c, const char *re,
 		c->caps[c->ncaps].field = f;
 		c->ncaps++;
 	}
-	if (c->op == OP_MATCH)
-		c->needle = derive_needle(re, len, extended);
-	if (c->needle != NULL)
-		c->needle_len = strlen(c->needle);
+	if (c->field == FIELD_TEXT)
+		analyze(c, re, len, extended);
 	return 0;
 }
 
@@ -379,7 +1072,10 @@ parse_if(struct parser *ps, struct rule *r, const char *p, const char *end)
 		perr(ps, "more than %d conditions in one rule", CONDS_MAX);
 		return -1;
 	}
+	r->conds = og_reallocarray(r->conds, r->nconds + 1, sizeof(*c));
 	c = &r->conds[r->nconds++];
+	memset(c, 0, sizeof(*c));
+	c->pf = -1;
 	c->field = f;
 	p += n;
 	skip_ws(&p, end);
@@ -477,11 +1173,14 @@ rule_clear(struct rule *r)
 	og_free(r->name);
 	for (i = 0; i < r->nconds; i++) {
 		pcre2_code_free(r->conds[i].re);
-		og_free(r->conds[i].needle);
+		for (j = 0; j < r->conds[i].nlits; j++)
+			og_free(r->conds[i].lits[j]);
+		og_free(r->conds[i].lits);
 		for (j = 0; j < r->conds[i].nvalues; j++)
 			og_free(r->conds[i].values[j]);
 		og_free(r->conds[i].values);
 	}
+	og_free(r->conds);
 	for (i = 0; i < r->nsets; i++)
 		og_free(r->sets[i].value);
 	memset(r, 0, sizeof(*r));
@@ -551,8 +1250,12 @@ one_line(struct parser *ps, struct og_classifier *cl, const char *p,
 			*in_rule = 0;
 			return;
 		}
-		cl->rules = og_reallocarray(cl->rules, cl->nrules + 1,
-		    sizeof(*cl->rules));
+		if (cl->nrules == cl->rules_size) {
+			cl->rules_size = cl->rules_size ? cl->rules_size * 2
+							: 64;
+			cl->rules = og_reallocarray(cl->rules, cl->rules_size,
+			    sizeof(*cl->rules));
+		}
 		r = &cl->rules[cl->nrules++];
 		memset(r, 0, sizeof(*r));
 		r->name = og_strndup(p, nl);
@@ -614,6 +1317,12 @@ og_classifier_parse(const char *name, const char *text, size_t len,
 		    name, ps.nerr - ERRORS_MAX);
 	if (ps.nerr > 0)
 		return og_classifier_free(cl);
+	if ((cl->mctx = pcre2_match_context_create(NULL)) == NULL)
+		og_fatal(EX_OSERR, "pcre2_match_context_create");
+	(void)pcre2_set_match_limit(cl->mctx, MATCH_LIMIT);
+	(void)pcre2_set_depth_limit(cl->mctx, DEPTH_LIMIT);
+	(void)pcre2_set_heap_limit(cl->mctx, HEAP_LIMIT_KB);
+	prefilter_build(cl);
 	return cl;
 }
 
@@ -661,6 +1370,8 @@ og_classifier_free(struct og_classifier *cl)
 	for (i = 0; i < cl->nrules; i++)
 		rule_clear(&cl->rules[i]);
 	og_free(cl->rules);
+	pcre2_match_context_free(cl->mctx);
+	prefilter_free(&cl->pf);
 	return og_free(cl);
 }
 
@@ -784,10 +1495,15 @@ eval_values(const struct cond *c, const char *v)
 	return c->op == OP_EQ ? hit : !hit;
 }
 
-/* eval_re - run one pattern; on a match, note its named groups */
+/*
+ * eval_re - run one pattern; on a match, note its named groups. A match
+ * that fails for any other reason than "no match" (a limit of the match
+ * context) makes the condition false, for ~ and !~ alike.
+ */
 static int
-eval_re(const struct cond *c, struct og_reply *r, const char *subj,
-    size_t slen, struct pending *pend, size_t *npend)
+eval_re(const struct og_classifier *cl, const struct cond *c,
+    struct og_reply *r, const char *subj, size_t slen,
+    struct pending *pend, size_t *npend)
 {
 	pcre2_match_data *md = r->match;
 	PCRE2_SIZE *ov;
@@ -796,16 +1512,19 @@ eval_re(const struct cond *c, struct og_reply *r, const char *subj,
 
 	if (subj == NULL)
 		return c->op == OP_NOMATCH;
-	rc = pcre2_match(c->re, (PCRE2_SPTR)subj, slen, 0, 0, md, NULL);
-	if (rc < 0)
+	rc = pcre2_match(c->re, (PCRE2_SPTR)subj, slen, 0, 0, md, cl->mctx);
+	if (rc == PCRE2_ERROR_NOMATCH)
 		return c->op == OP_NOMATCH;
-	if (c->op == OP_NOMATCH)
+	if (rc < 0 || c->op == OP_NOMATCH)
 		return 0;
 	ov = pcre2_get_ovector_pointer(md);
 	for (i = 0; i < c->ncaps && *npend < CAPS_MAX * 2; i++) {
 		unsigned g = c->caps[i].group;
 
-		if ((int)g >= rc || ov[2 * g] == PCRE2_UNSET)
+		if (rc > 0 && (int)g >= rc)
+			continue; /* rc 0: the ovector was too small */
+		if (g >= pcre2_get_ovector_count(md) ||
+		    ov[2 * g] == PCRE2_UNSET || ov[2 * g + 1] < ov[2 * g])
 			continue;
 		pend[*npend].field = c->caps[i].field;
 		pend[*npend].base = subj;
@@ -816,39 +1535,45 @@ eval_re(const struct cond *c, struct og_reply *r, const char *subj,
 	return 1;
 }
 
+/* absent - the prefilter proves that pattern c cannot match the text */
 static int
-eval_rule(const struct rule *ru, struct og_reply *r, const char *text,
-    size_t len)
+absent(const struct cond *c, const uint64_t *hits)
+{
+	return c->field == FIELD_TEXT && c->pf >= 0 &&
+	    (hits[c->pf / 64] & ((uint64_t)1 << (c->pf % 64))) == 0;
+}
+
+/*
+ * eval_rule - all conditions of one rule, cheapest first: equality,
+ * then the prefilter bits of every pattern, then the patterns.
+ */
+static int
+eval_rule(const struct og_classifier *cl, const struct rule *ru,
+    struct og_reply *r, const char *text, size_t len,
+    const uint64_t *hits)
 {
 	struct pending pend[CAPS_MAX * 2];
-	size_t npend = 0, i, pass;
+	size_t npend = 0, i;
 
-	/* equality first, patterns second: the cheap tests reject most */
-	for (pass = 0; pass < 2; pass++) {
-		for (i = 0; i < ru->nconds; i++) {
-			const struct cond *c = &ru->conds[i];
-			const char *subj;
+	for (i = 0; i < ru->nconds; i++) {
+		const struct cond *c = &ru->conds[i];
 
-			if ((c->re == NULL) != (pass == 0))
-				continue;
-			if (c->re == NULL) {
-				if (!eval_values(c, r->v[c->field]))
-					return 0;
-				continue;
-			}
-			if (c->field == FIELD_TEXT) {
-				if (c->needle != NULL &&
-				    memmem(r->lower, len, c->needle,
-					c->needle_len) == NULL)
-					return 0;
-				subj = text;
-			} else
-				subj = r->v[c->field];
-			if (!eval_re(c, r, subj,
-				subj == text ? len : (subj ? strlen(subj) : 0),
-				pend, &npend))
-				return 0;
-		}
+		if (c->re == NULL && !eval_values(c, r->v[c->field]))
+			return 0;
+		if (c->re != NULL && absent(c, hits) && c->op == OP_MATCH)
+			return 0;
+	}
+	for (i = 0; i < ru->nconds; i++) {
+		const struct cond *c = &ru->conds[i];
+		const char *subj;
+
+		if (c->re == NULL || absent(c, hits))
+			continue; /* done above; an absent !~ holds */
+		subj = c->field == FIELD_TEXT ? text : r->v[c->field];
+		if (!eval_re(cl, c, r, subj,
+			subj == text ? len : (subj ? strlen(subj) : 0), pend,
+			&npend))
+			return 0;
 	}
 	for (i = 0; i < npend; i++)
 		put(r, pend[i].field, pend[i].base + pend[i].off, pend[i].len);
@@ -858,43 +1583,156 @@ eval_rule(const struct rule *ru, struct og_reply *r, const char *text,
 	return 1;
 }
 
+static int
+is_space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+	    c == '\f';
+}
+
 /*
  * unqmail - qmail logs write a reply's spaces as underscores
- * ("Remote_host_said:_550_5.7.1_..."): a word with at least four
- * underscores and no space gets its underscores back as spaces.
- * Returns the text to classify: text itself, or r->norm.
+ * ("Remote_host_said:_550_5.7.1_..."): in the copy at out, a word with
+ * at least four underscores and no white space gets its underscores
+ * back as spaces.
  */
-static const char *
-unqmail(struct og_reply *r, const char *text, size_t len)
+static void
+unqmail(char *out, const char *text, size_t len)
 {
-	size_t i, start = 0, unders = 0;
-	int changed = 0;
+	size_t i, start = 0, unders = 0, k;
 
+	memcpy(out, text, len);
 	if (memchr(text, '_', len) == NULL)
-		return text;
-	memcpy(r->norm, text, len);
+		return;
 	for (i = 0; i <= len; i++) {
-		if (i == len || text[i] == ' ' || text[i] == '\t') {
-			if (unders >= 4) {
-				size_t k;
-
+		if (i == len || is_space((unsigned char)text[i])) {
+			if (unders >= 4)
 				for (k = start; k < i; k++)
-					if (r->norm[k] == '_')
-						r->norm[k] = ' ';
-				changed = 1;
-			}
+					if (out[k] == '_')
+						out[k] = ' ';
 			start = i + 1;
 			unders = 0;
 		} else if (text[i] == '_')
 			unders++;
 	}
-	return changed ? r->norm : text;
+}
+
+/* squeeze - runs of white space become one space, none at the ends */
+static size_t
+squeeze(char *s, size_t len)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++) {
+		if (!is_space((unsigned char)s[i]))
+			s[n++] = s[i];
+		else if (n > 0 && s[n - 1] != ' ')
+			s[n++] = ' ';
+	}
+	if (n > 0 && s[n - 1] == ' ')
+		n--;
+	return n;
+}
+
+/* code_at - a reply code "[245]DD" at s[i], not inside a word/number */
+static int
+code_at(const char *s, size_t len, size_t i)
+{
+	return i + 4 <= len && s[i] >= '2' && s[i] <= '5' &&
+	    isdigit((unsigned char)s[i + 1]) &&
+	    isdigit((unsigned char)s[i + 2]) &&
+	    (i == 0 ||
+		(!isalnum((unsigned char)s[i - 1]) && s[i - 1] != '.'));
+}
+
+/* enhanced_len - length of an enhanced code "5.7.1" at s[i], or 0 */
+static size_t
+enhanced_len(const char *s, size_t len, size_t i)
+{
+	size_t j = i, part, digits;
+
+	if (j >= len || s[j] < '2' || s[j] > '5')
+		return 0;
+	j++;
+	for (part = 0; part < 2; part++) {
+		if (j >= len || s[j] != '.')
+			return 0;
+		j++;
+		for (digits = 0; j < len && isdigit((unsigned char)s[j]) &&
+		     digits < 3;
+		     digits++)
+			j++;
+		if (digits == 0)
+			return 0;
+	}
+	if (j < len && (isdigit((unsigned char)s[j]) || s[j] == '.'))
+		return 0;
+	return j - i;
+}
+
+/*
+ * unfold - a multi-line reply joined on one line repeats its code on
+ * every line ("421-4.7.28 Our system has detected an unusual rate of
+ * 421-4.7.28 unsolicited mail ... 421 4.7.28 review ..."). When the
+ * first reply code is such a "DDD-" line, later " DDD-E.E.E " and
+ * " DDD E.E.E " (" DDD-" without an enhanced code) go, so that the
+ * text reads as one sentence.
+ */
+static size_t
+unfold(char *s, size_t len)
+{
+	size_t i, j, n, elen, mark;
+
+	for (i = 0; i + 4 <= len; i++)
+		if (code_at(s, len, i) && s[i + 3] == '-')
+			break;
+	if (i + 4 > len)
+		return len;
+	elen = enhanced_len(s, len, i + 4);
+	mark = i;
+	for (j = n = i + 4 + elen; j < len; j++) {
+		size_t tok = 0;
+
+		if (s[j - 1] == ' ' && j + 4 <= len &&
+		    memcmp(s + j, s + mark, 3) == 0) {
+			if (elen == 0 && s[j + 3] == '-')
+				tok = 4;
+			else if (elen > 0 && (s[j + 3] == '-' || s[j + 3] == ' ') &&
+			    j + 4 + elen <= len &&
+			    memcmp(s + j + 4, s + mark + 4, elen) == 0 &&
+			    (j + 4 + elen == len || s[j + 4 + elen] == ' '))
+				tok = 4 + elen + (j + 4 + elen < len);
+		}
+		if (tok > 0) {
+			j += tok - 1;
+			continue;
+		}
+		s[n++] = s[j];
+	}
+	if (n > 0 && s[n - 1] == ' ')
+		n--;
+	return n;
+}
+
+/*
+ * normalize - the text the rules see, in r->norm: qmail's underscores
+ * undone, white space squeezed, multi-line replies unfolded.
+ */
+static size_t
+normalize(struct og_reply *r, const char *text, size_t len)
+{
+	unqmail(r->norm, text, len);
+	len = squeeze(r->norm, len);
+	len = unfold(r->norm, len);
+	r->norm[len] = '\0';
+	return len;
 }
 
 void
 og_classify(const struct og_classifier *cl, struct og_reply *r,
     const char *text, size_t len)
 {
+	uint64_t hits[PREFILTER_MAX / 64];
 	unsigned have = 0, all = (1u << OG_RF_NFIELDS) - 1;
 	size_t i;
 
@@ -910,20 +1748,18 @@ og_classify(const struct og_classifier *cl, struct og_reply *r,
 	if (len > OG_CLASSIFY_INPUT_MAX)
 		len = OG_CLASSIFY_INPUT_MAX;
 	if (r->lower_size < len + 1) {
-		r->lower = og_realloc(r->lower, len + 1);
 		r->norm = og_realloc(r->norm, len + 1);
 		r->lower_size = len + 1;
 	}
-	text = unqmail(r, text, len);
-	for (i = 0; i < len; i++)
-		r->lower[i] = (char)tolower((unsigned char)text[i]);
-	r->lower[len] = '\0';
+	len = normalize(r, text, len);
+	text = r->norm;
+	prefilter_run(&cl->pf, text, len, hits);
 	for (i = 0; i < cl->nrules && have != all; i++) {
 		const struct rule *ru = &cl->rules[i];
 
 		if ((ru->fills & ~have) == 0)
 			continue; /* nothing left for this rule to set */
-		if (eval_rule(ru, r, text, len)) {
+		if (eval_rule(cl, ru, r, text, len, hits)) {
 			size_t f;
 
 			for (f = 0; f < OG_RF_NFIELDS; f++)

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "log.h"
@@ -566,4 +567,17 @@ og_conf_print(const struct og_conf *cf, FILE *fp, int only_set)
 		(void)fprintf(fp, "%s =%s%s\n", sp[i].name,
 		    *cf->v[i].raw ? " " : "", cf->v[i].raw);
 	}
+}
+
+const char *
+og_conf_hostname(const struct og_conf *cf, char *buf, size_t size)
+{
+	const char *h = og_conf_str(cf, "myhostname");
+
+	if (h != NULL)
+		og_strlcpy(buf, h, size);
+	else if (gethostname(buf, size) < 0)
+		og_strlcpy(buf, "localhost", size);
+	buf[size - 1] = '\0';
+	return buf;
 }

@@ -70,6 +70,9 @@ const char *const *og_conf_list(
 /* og_conf_line - where the value was set, 0 when it is the default */
 unsigned og_conf_line(const struct og_conf *, const char *name);
 
+/* og_conf_hostname - myhostname, or the system's host name, into buf */
+const char *og_conf_hostname(const struct og_conf *, char *buf, size_t size);
+
 /*
  * og_conf_print - "name = value" for every setting in schema order, as
  * postconf(1) prints them; with only_set, just those the file sets.

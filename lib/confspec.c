@@ -70,6 +70,33 @@ valid_user(const char *v, struct og_strbuf *err)
 	return 0;
 }
 
+static int
+valid_store(const char *v, struct og_strbuf *err)
+{
+	if (strncmp(v, "sqlite:", 7) == 0 && v[7] == '/')
+		return 0;
+	if (strncmp(v, "pgsql:", 6) == 0) {
+		(void)og_strbuf_adds(err,
+		    "the PostgreSQL store is not built "
+		    "yet");
+		return -1;
+	}
+	(void)og_strbuf_adds(err, "expected sqlite:/absolute/path");
+	return -1;
+}
+
+static int
+valid_listen(const char *v, struct og_strbuf *err)
+{
+	if ((strncmp(v, "unix:", 5) == 0 && v[5] == '/') ||
+	    (strncmp(v, "inet:", 5) == 0 && strchr(v + 5, ':') != NULL))
+		return 0;
+	(void)og_strbuf_adds(err,
+	    "expected unix:/absolute/path or "
+	    "inet:HOST:PORT");
+	return -1;
+}
+
 static const struct og_conf_spec schema[] = {
 	{ "syslog_facility", OG_CONF_STR, "mail", 0, 0, NULL, valid_facility,
 	    "syslog facility of every program" },
@@ -92,6 +119,16 @@ static const struct og_conf_spec schema[] = {
 	{ "sender_login_maps", OG_CONF_TABLE, "", 0, 0, "file|pcre", NULL,
 	    "owner logins of each sender address, as Postfix "
 	    "smtpd_sender_login_maps" },
+	{ "store", OG_CONF_STR, "sqlite:/var/lib/outguard/outguard.db", 0, 0,
+	    NULL, valid_store,
+	    "where holds, evidence and who-sent-what are kept" },
+	{ "policyd_listen", OG_CONF_STR,
+	    "unix:/var/spool/postfix/private/outguard-policy", 0, 0, NULL,
+	    valid_listen, "the policy service socket of outguard-policyd" },
+	{ "policyd_pid_file", OG_CONF_STR, "/run/outguard-policyd.pid", 0, 0,
+	    NULL, valid_abspath, "outguard-policyd's pid file" },
+	{ "provider_domains", OG_CONF_TABLE, "", 0, 0, "file", NULL,
+	    "recipient domains of each provider (contrib/providers)" },
 	{ "message_retention", OG_CONF_DURATION, "7d", 3600, 366 * 86400, NULL,
 	    NULL, "how long who-sent-what records are kept" },
 	{ "reply_rules", OG_CONF_STR, OG_SYSCONFDIR "/replies.rules", 0, 0,

@@ -87,8 +87,8 @@ emit(int prio, const char *line)
 		syslog(prio, "%s", line);
 }
 
-static void
-vlog(int prio, int with_errno, const char *fmt, va_list ap)
+static void OG_PRINTF(3, 0)
+    vlog(int prio, int with_errno, const char *fmt, va_list ap)
 {
 	char line[LOG_LINE_MAX];
 	int saved = errno;

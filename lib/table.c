@@ -135,11 +135,15 @@ set_err(struct og_strbuf *err, const char *fmt, ...)
 	og_strbuf_release(&tmp);
 }
 
-/* why - set the reason for a parse error; always returns -1 */
-static int why(struct og_strbuf *sb, const char *fmt, ...) OG_PRINTF(2, 3);
+/*
+ * set_why - set the reason for a parse error. WHY() does that and is
+ * -1, visibly so to static analysers, which do not follow varargs.
+ */
+static void set_why(struct og_strbuf *sb, const char *fmt, ...) OG_PRINTF(2, 3);
+#define WHY(...) (set_why(__VA_ARGS__), -1)
 
-static int
-why(struct og_strbuf *sb, const char *fmt, ...)
+static void
+set_why(struct og_strbuf *sb, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -147,7 +151,6 @@ why(struct og_strbuf *sb, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)og_strbuf_vaddf(sb, fmt, ap);
 	va_end(ap);
-	return -1;
 }
 
 /* arena_strndup - copy n bytes into table-owned memory */
@@ -193,7 +196,7 @@ static int
 count_entry(struct og_table *t, struct og_strbuf *sb)
 {
 	if (t->count >= OG_TABLE_MAX_ENTRIES)
-		return why(
+		return WHY(
 		    sb, "too many entries (limit %d)", OG_TABLE_MAX_ENTRIES);
 	t->count++;
 	return 0;
@@ -324,20 +327,22 @@ parse_net(const char *s, size_t n, struct net *net, struct og_strbuf *sb)
 	else
 		alen--; /* drop the slash */
 	if (parse_ip(s, alen, net) < 0) {
-		why(sb, "bad network address \"%.*s\"", SHOW(n), s);
+		set_why(sb, "bad network address \"%.*s\"", SHOW(n), s);
 		return -1;
 	}
 	if (alen < n) {
 		size_t nl = n - alen - 1;
 
 		if (nl == 0 || nl >= sizeof(num)) {
-			why(sb, "bad prefix length in \"%.*s\"", SHOW(n), s);
+			set_why(
+			    sb, "bad prefix length in \"%.*s\"", SHOW(n), s);
 			return -2;
 		}
 		memcpy(num, s + alen + 1, nl);
 		num[nl] = '\0';
 		if (og_parse_uint(num, 0, net->prefix, &len) < 0) {
-			why(sb, "bad prefix length in \"%.*s\"", SHOW(n), s);
+			set_why(
+			    sb, "bad prefix length in \"%.*s\"", SHOW(n), s);
 			return -2;
 		}
 		net->prefix = (unsigned char)len;
@@ -351,7 +356,7 @@ parse_net(const char *s, size_t n, struct net *net, struct og_strbuf *sb)
 			net->addr[i / 8] &= (unsigned char)~(0x80 >> (i % 8));
 		(void)inet_ntop(net->family == 4 ? AF_INET : AF_INET6,
 		    net->addr, shown, sizeof(shown));
-		why(sb,
+		set_why(sb,
 		    "non-null host address bits in \"%.*s\", perhaps you "
 		    "should use \"%s/%u\" instead",
 		    SHOW(n), s, shown, (unsigned)net->prefix);
@@ -408,7 +413,7 @@ split_kv(char *line, char **value, size_t *klen, struct og_strbuf *sb)
 	while (isspace((unsigned char)*p))
 		*p++ = '\0';
 	if (*p == '\0')
-		return why(sb, "expected format: key whitespace value");
+		return WHY(sb, "expected format: key whitespace value");
 	*value = p;
 	return 0;
 }
@@ -426,13 +431,13 @@ first_word(const char *line, const char *w)
 static int
 file_parse(struct og_table *t, char *line, struct og_strbuf *sb)
 {
-	char *value;
+	char *value = NULL;
 	size_t klen;
 
 	if (split_kv(line, &value, &klen, sb) < 0)
 		return -1;
 	if (klen > OG_TABLE_KEY_MAX)
-		return why(sb, "key longer than %d bytes", OG_TABLE_KEY_MAX);
+		return WHY(sb, "key longer than %d bytes", OG_TABLE_KEY_MAX);
 	if (count_entry(t, sb) < 0)
 		return -1;
 	og_lowercase(line);
@@ -463,13 +468,13 @@ static int
 cidr_parse(struct og_table *t, char *line, struct og_strbuf *sb)
 {
 	struct net net;
-	char *value;
+	char *value = NULL;
 	size_t klen;
 
 	if (first_word(line, "if") || first_word(line, "endif"))
-		return why(sb, "if/endif is not supported");
+		return WHY(sb, "if/endif is not supported");
 	if (*line == '!')
-		return why(sb, "negation (\"!\") is not supported");
+		return WHY(sb, "negation (\"!\") is not supported");
 	if (split_kv(line, &value, &klen, sb) < 0 ||
 	    parse_net(line, klen, &net, sb) < 0 || count_entry(t, sb) < 0)
 		return -1;
@@ -515,16 +520,16 @@ pcre_refs(const char *p, unsigned *maxref, struct og_strbuf *sb)
 		if (close != '\0')
 			p++;
 		if (!isdigit((unsigned char)*p))
-			return why(sb, "bad \"$\" in result: use $n or $$");
+			return WHY(sb, "bad \"$\" in result: use $n or $$");
 		for (n = 0; isdigit((unsigned char)*p); p++)
 			if ((n = n * 10 + (unsigned)(*p - '0')) > PCRE_MAX_REF)
-				return why(sb, "replacement index too large");
+				return WHY(sb, "replacement index too large");
 		if (close != '\0' && *p != close)
-			return why(sb, "missing \"%c\" in result", close);
+			return WHY(sb, "missing \"%c\" in result", close);
 		if (close == '\0')
 			p--;
 		if (n == 0)
-			return why(sb, "replacement index $0 is not allowed");
+			return WHY(sb, "replacement index $0 is not allowed");
 		if (n > *maxref)
 			*maxref = n;
 	}
@@ -559,12 +564,12 @@ pcre_pattern(char **pp, char **re, size_t *relen, uint32_t *opts, int *negate,
 			*negate = !*negate;
 	delim = *p;
 	if (delim == '\0' || isalnum((unsigned char)delim) || delim == '\\')
-		return why(sb, "expected /regexp/ or !/regexp/");
+		return WHY(sb, "expected /regexp/ or !/regexp/");
 	for (*re = ++p; *p != '\0' && *p != delim; p++)
 		if (*p == '\\' && p[1] != '\0')
 			p++;
 	if (*p == '\0')
-		return why(sb, "no closing regexp delimiter \"%c\"", delim);
+		return WHY(sb, "no closing regexp delimiter \"%c\"", delim);
 	*relen = (size_t)(p - *re);
 	*opts = PCRE2_CASELESS;
 	for (p++; *p != '\0' && !isspace((unsigned char)*p); p++) {
@@ -572,7 +577,7 @@ pcre_pattern(char **pp, char **re, size_t *relen, uint32_t *opts, int *negate,
 			if (pcre_flags[i].flag == *p)
 				break;
 		if (i == OG_NELEM(pcre_flags))
-			return why(sb, "unknown regexp flag \"%c\"", *p);
+			return WHY(sb, "unknown regexp flag \"%c\"", *p);
 		*opts ^= pcre_flags[i].option;
 	}
 	while (isspace((unsigned char)*p))
@@ -595,25 +600,25 @@ pcre_parse(struct og_table *t, char *line, struct og_strbuf *sb)
 	int negate, expand, ec;
 
 	if (first_word(line, "if") || first_word(line, "endif"))
-		return why(sb, "if/endif is not supported");
+		return WHY(sb, "if/endif is not supported");
 	if (pcre_pattern(&p, &re, &relen, &opts, &negate, sb) < 0)
 		return -1;
 	if (*p == '\0')
-		return why(sb, "no result after the regexp");
+		return WHY(sb, "no result after the regexp");
 	if ((expand = pcre_refs(p, &maxref, sb)) < 0)
 		return -1;
 	if (negate && maxref > 0)
-		return why(sb, "$%u in the result of a negated regexp", maxref);
+		return WHY(sb, "$%u in the result of a negated regexp", maxref);
 	code = pcre2_compile((PCRE2_SPTR)re, relen, opts, &ec, &off, NULL);
 	if (code == NULL) {
 		(void)pcre2_get_error_message(ec, msg, sizeof(msg));
-		return why(sb, "bad regexp: %s at offset %zu", (char *)msg,
+		return WHY(sb, "bad regexp: %s at offset %zu", (char *)msg,
 		    (size_t)off);
 	}
 	if (pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &ncap) != 0 ||
 	    maxref > ncap) {
 		pcre2_code_free(code);
-		return why(
+		return WHY(
 		    sb, "out of range replacement index \"$%u\"", maxref);
 	}
 	if (count_entry(t, sb) < 0) {
@@ -800,13 +805,13 @@ reader_next(struct reader *r, struct og_strbuf *sb)
 		r->lineno++;
 		while ((c = getc_unlocked(r->fp)) != EOF && c != '\n') {
 			if (c == '\0')
-				return why(sb, "NUL byte in line");
+				return WHY(sb, "NUL byte in line");
 			if (og_strbuf_addc(&r->line, c) < 0)
-				return why(sb, "line longer than %d bytes",
+				return WHY(sb, "line longer than %d bytes",
 				    OG_TABLE_LINE_MAX);
 		}
 		if (c == EOF && ferror(r->fp))
-			return why(sb, "read error: %s", strerror(errno));
+			return WHY(sb, "read error: %s", strerror(errno));
 		p = og_strbuf_str(&r->line) + start;
 		end = og_strbuf_str(&r->line) + r->line.len;
 		while (p < end && isspace((unsigned char)*p))
@@ -816,7 +821,7 @@ reader_next(struct reader *r, struct og_strbuf *sb)
 		else if (start == 0) {
 			r->first = r->lineno;
 			if (p != r->line.data)
-				return why(sb,
+				return WHY(sb,
 				    "continuation line without a "
 				    "line before it");
 		}

@@ -1,6 +1,6 @@
 /*
  * table.h - lookup tables named "type:path"
- * DESCRIPTION: a small vtable over three kinds of table, loaded whole
+ * DESCRIPTION: a small vtable over four kinds of table, loaded whole
  *	into memory at open time (and so safe to share between threads
  *	once opened; lookups never touch the file again):
  *	file:PATH   Postfix-style "key value" lines, keys matched case-
@@ -9,8 +9,9 @@
  *	            duplicate key is warned about and the first one wins.
  *	pcre:PATH   Postfix pcre_table(5) subset: /regex/flags result,
  *	            in order, first match wins; the delimiter may be any
- *	            punctuation, not only "/"; flags i (a toggle, caseless
- *	            is the default as in Postfix), m, s, x, A, E, U;
+ *	            byte but a letter, digit, space or backslash; flags i
+ *	            (a toggle: caseless is the default, as in Postfix), m,
+ *	            s, x, A, E, U;
  *	            "!/re/" negation (no $n in its result); $n, ${n}, $(n)
  *	            and $$ in the result. if/endif are refused.
  *	cidr:PATH   "network[/prefix] result" lines, IPv4 and IPv6 (either
@@ -29,7 +30,8 @@
  *	OG_TABLE_MAX_ENTRIES entries are load errors. Table files may be
  *	symlinks but must be regular files and not world-writable.
  * DIAGNOSTICS: og_table_open() returns NULL and fills err with
- *	"PATH:LINE: reason" (or "reason" for the name itself). Lookups
+ *	"PATH:LINE: reason" ("PATH: reason" for the file as a whole,
+ *	such as "cannot open", or "reason" for the name itself). Lookups
  *	return OG_FOUND (value set, borrowed until og_table_free()),
  *	OG_NOTFOUND, or OG_ERROR (a key that cannot be looked up, e.g. a
  *	non-IP given to a cidr table, or a key over OG_TABLE_KEY_MAX; a

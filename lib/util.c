@@ -11,7 +11,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sysexits.h>
+#include <time.h>
 
 #include "log.h"
 #include "util.h"
@@ -231,4 +233,51 @@ og_lowercase(char *s)
 	for (p = s; *p; p++)
 		*p = (char)ascii_lower((unsigned char)*p);
 	return s;
+}
+
+int64_t
+og_now(void)
+{
+	static int64_t fake = -1; /* set once, before threads read it */
+	unsigned long long v;
+	const char *e;
+
+	if (fake == -1) {
+		e = getenv("OG_FAKE_NOW");
+		fake = (e != NULL && og_parse_uint(e, 0, INT64_MAX, &v) == 0)
+		    ? (int64_t)v
+		    : 0;
+	}
+	return fake > 0 ? fake : (int64_t)time(NULL);
+}
+
+char *
+og_time_iso(int64_t t, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		og_strlcpy(buf, "?", size);
+	return buf;
+}
+
+char *
+og_age(int64_t s, char *buf, size_t size)
+{
+	if (s < 0)
+		s = 0;
+	if (s < 60)
+		(void)snprintf(buf, size, "%llds", (long long)s);
+	else if (s < 3600)
+		(void)snprintf(buf, size, "%lldm%llds", (long long)(s / 60),
+		    (long long)(s % 60));
+	else if (s < 86400)
+		(void)snprintf(buf, size, "%lldh%lldm", (long long)(s / 3600),
+		    (long long)(s % 3600 / 60));
+	else
+		(void)snprintf(buf, size, "%lldd%lldh", (long long)(s / 86400),
+		    (long long)(s % 86400 / 3600));
+	return buf;
 }

@@ -44,6 +44,16 @@ int og_parse_duration(const char *, unsigned long long *);
 /* og_parse_bool - yes/no/true/false/on/off/1/0, case-insensitive */
 int og_parse_bool(const char *, int *);
 
+/*
+ * og_now - the current Unix time, or OG_FAKE_NOW from the environment
+ * (read once) so that golden tests and demos are deterministic
+ */
+int64_t og_now(void);
+/* og_time_iso - "2026-11-23T05:00:00Z" into buf (at least 21 bytes) */
+char *og_time_iso(int64_t, char *, size_t);
+/* og_age - "3h12m", "45s", "2d4h" into buf (at least 16 bytes) */
+char *og_age(int64_t seconds, char *, size_t);
+
 /* og_strlcpy - truncating copy that always terminates; returns strlen(src) */
 size_t og_strlcpy(char *, const char *, size_t);
 /* og_strcasecmp_ascii - locale-independent ASCII case-insensitive compare */

@@ -15,5 +15,8 @@ struct qr {
 };
 
 int qr_classify(struct qr *, int, char **);
+int qr_hold(struct qr *, int, char **);
+int qr_release(struct qr *, int, char **);
+int qr_holds(struct qr *, int, char **);
 
 #endif

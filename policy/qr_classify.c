@@ -169,7 +169,7 @@ qr_classify(struct qr *qr, int argc, char **argv)
 	struct out o = { 0, 0 };
 	int ch, i, status = EX_OK;
 
-	optind = 1;
+	optind = 0; /* GNU: rescan from argv[1], fresh state */
 	while ((ch = getopt_long(argc, argv, "r:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'r':

@@ -34,7 +34,12 @@ usage(FILE *fp)
 	    "\n"
 	    "commands:\n"
 	    "  classify [--rules FILE] [--text] [FILE...]\n"
-	    "            classify remote servers' replies, one per line\n",
+	    "            classify remote servers' replies, one per line\n"
+	    "  hold IDENTITY --reason TEXT [--until TIME] [--scope SCOPE]\n"
+	    "            put an identity on hold (and its queued mail)\n"
+	    "  release IDENTITY --reason TEXT\n"
+	    "            end a hold and release the identity's held mail\n"
+	    "  holds     list the holds in force\n",
 	    og_conf_default_path());
 }
 
@@ -62,6 +67,9 @@ static const struct {
 	int (*fn)(struct qr *, int, char **);
 } commands[] = {
 	{ "classify", qr_classify },
+	{ "hold", qr_hold },
+	{ "holds", qr_holds },
+	{ "release", qr_release },
 };
 
 /* dispatch - load the configuration, run one subcommand */

@@ -126,8 +126,10 @@ table_cases(const char *type, const char *content, int flags,
 
 	og_strbuf_init(&err, 4096);
 	t = open_tmp(type, content, strlen(content), flags, &path, &err);
-	if (t == NULL)
+	if (t == NULL) {
 		fail_msg("open %s: %s", type, og_strbuf_str(&err));
+		return;
+	}
 	assert_string_equal(og_table_type(t), type);
 	run_cases(t, cases, n, addr);
 	t = og_table_free(t);
@@ -188,12 +190,14 @@ test_names(void **state)
 		og_strbuf_reset(&err);
 		t = og_table_open(cases[i].name, 0, &err);
 		if (cases[i].err == NULL) {
-			if (t == NULL)
+			if (t == NULL) {
 				fail_msg("\"%s\": %s", cases[i].name,
 				    og_strbuf_str(&err));
+				return;
+			}
 			assert_string_equal(og_table_name(t), cases[i].name);
 			assert_string_equal(og_table_type(t), "inline");
-			t = og_table_free(t);
+			(void)og_table_free(t);
 			continue;
 		}
 		if (t != NULL)
@@ -351,7 +355,7 @@ test_addr_other_types(void **state)
 	/* inline sees the whole address once: no domain step */
 	assert_int_equal(
 	    og_table_lookup_addr(t, "u@example.org", &value), OG_NOTFOUND);
-	t = og_table_free(t);
+	(void)og_table_free(t);
 	og_strbuf_release(&err);
 }
 
@@ -436,7 +440,7 @@ test_pcre_limits(void **state)
 	key[64] = '\0';
 	assert_int_equal(og_table_lookup(t, key, &value), OG_FOUND);
 	assert_string_equal(value, "backtracked");
-	t = og_table_free(t);
+	(void)og_table_free(t);
 	og_strbuf_release(&err);
 	drop_tmp(path);
 }
@@ -560,9 +564,11 @@ test_inline(void **state)
 	og_strbuf_init(&err, 1024);
 	for (i = 0; i < OG_NELEM(cases); i++) {
 		t = og_table_open(cases[i].name, 0, &err);
-		if (t == NULL)
+		if (t == NULL) {
 			fail_msg(
 			    "\"%s\": %s", cases[i].name, og_strbuf_str(&err));
+			return;
+		}
 		value = NULL;
 		rc = og_table_lookup(t, cases[i].key, &value);
 		if (rc != cases[i].rc)
@@ -570,7 +576,7 @@ test_inline(void **state)
 			    cases[i].name, cases[i].key, rc, cases[i].rc);
 		if (rc == OG_FOUND)
 			assert_string_equal(value, "yes");
-		t = og_table_free(t);
+		(void)og_table_free(t);
 	}
 	og_strbuf_release(&err);
 }
@@ -698,11 +704,13 @@ test_long_lines(void **state)
 		og_strbuf_init(&err, 1024);
 		t = open_tmp(
 		    "file", og_strbuf_str(&sb), sb.len, 0, &path, &err);
-		if (t == NULL)
+		if (t == NULL) {
 			fail_msg("%s", og_strbuf_str(&err));
+			return;
+		}
 		assert_int_equal(og_table_lookup(t, "k", &value), OG_FOUND);
 		assert_int_equal(strlen(value), OG_TABLE_LINE_MAX - 2);
-		t = og_table_free(t);
+		(void)og_table_free(t);
 		og_strbuf_release(&err);
 		drop_tmp(path);
 	}
@@ -759,8 +767,10 @@ test_key_max(void **state)
 			(void)og_strbuf_adds(&content, "::/0 max\n");
 		t = open_tmp(names[i], og_strbuf_str(&content), content.len, 0,
 		    &path, &err);
-		if (t == NULL)
+		if (t == NULL) {
 			fail_msg("%s: %s", names[i], og_strbuf_str(&err));
+			return;
+		}
 		key[OG_TABLE_KEY_MAX] = '\0';
 		assert_int_equal(og_table_lookup(t, key, &value),
 		    i == 2 ? OG_ERROR : OG_FOUND);
@@ -772,14 +782,14 @@ test_key_max(void **state)
 		assert_int_equal(
 		    og_table_lookup_addr(t, key, &value), OG_ERROR);
 		assert_int_equal(og_table_lookup(t, NULL, &value), OG_ERROR);
-		t = og_table_free(t);
+		(void)og_table_free(t);
 		drop_tmp(path);
 	}
 	t = og_table_open("inline:{ a }", 0, &err);
 	assert_non_null(t);
 	assert_int_equal(og_table_lookup(t, key, &value), OG_ERROR);
 	assert_int_equal(og_table_lookup_addr(t, key, &value), OG_ERROR);
-	t = og_table_free(t);
+	(void)og_table_free(t);
 	og_strbuf_release(&content);
 	og_strbuf_release(&err);
 }
@@ -800,14 +810,16 @@ test_many_entries(void **state)
 	for (i = 0; i < OG_TABLE_MAX_ENTRIES; i++)
 		(void)og_strbuf_addf(&sb, "K%zx v%zu\n", i, i);
 	t = open_tmp("file", og_strbuf_str(&sb), sb.len, 0, &path, &err);
-	if (t == NULL)
+	if (t == NULL) {
 		fail_msg("%s", og_strbuf_str(&err));
+		return;
+	}
 	assert_int_equal(og_table_lookup(t, "k0", &value), OG_FOUND);
 	assert_string_equal(value, "v0");
 	assert_int_equal(og_table_lookup(t, "kf423f", &value), OG_FOUND);
 	assert_string_equal(value, "v999999");
 	assert_int_equal(og_table_lookup(t, "kf4240", &value), OG_NOTFOUND);
-	t = og_table_free(t);
+	(void)og_table_free(t);
 	drop_tmp(path);
 	(void)og_strbuf_adds(&sb, "one more\n");
 	t = open_tmp("file", og_strbuf_str(&sb), sb.len, 0, &path, &err);
@@ -838,11 +850,13 @@ test_file_checks(void **state)
 	og_strbuf_reset(&name);
 	assert_int_equal(og_strbuf_addf(&name, "file:%s.link", path), 0);
 	t = og_table_open(og_strbuf_str(&name), 0, &err);
-	if (t == NULL)
+	if (t == NULL) {
 		fail_msg("symlink: %s", og_strbuf_str(&err));
+		return;
+	}
 	assert_int_equal(og_table_lookup(t, "K", &value), OG_FOUND);
 	assert_string_equal(value, "v");
-	t = og_table_free(t);
+	(void)og_table_free(t);
 	assert_int_equal(unlink(og_strbuf_str(&name) + 5), 0);
 	assert_int_equal(chmod(path, 0666), 0);
 	og_strbuf_reset(&name);
@@ -912,7 +926,7 @@ test_threads(void **state)
 		assert_int_equal(pthread_join(tids[i], NULL), 0);
 		assert_int_equal(args[i].bad, 0);
 	}
-	t = og_table_free(t);
+	(void)og_table_free(t);
 	og_strbuf_release(&err);
 	drop_tmp(path);
 }

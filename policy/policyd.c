@@ -1,0 +1,470 @@
+/*
+ * policyd.c - outguard-policyd: Postfix policy service for holds and
+ *	the record of who sent each message
+ * DESCRIPTION: answers HOLD for mail from an identity on hold (or to a
+ *	provider on hold), DUNNO otherwise, and records at END-OF-MESSAGE
+ *	who sent the queue id. Start-up order: configuration, log, listening
+ *	sockets (as root), daemon and pid file, privilege drop to run_user,
+ *	store (as run_user), holds, store thread, event loop. With -s it
+ *	serves one connection on standard input/output (spawn(8)); with -t
+ *	it reads requests from standard input and prints the answers it
+ *	would give, recording nothing (golden tests).
+ * DIAGNOSTICS: a malformed request or internal trouble closes the
+ *	connection without an answer, so that Postfix applies the
+ *	check_policy_service default_action; it never guesses an answer.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "decide.h"
+#include "holdset.h"
+#include "log.h"
+#include "policyd.h"
+#include "rcpts.h"
+#include "request.h"
+#include "server.h"
+#include "store.h"
+#include "strbuf.h"
+#include "util.h"
+#include "worker.h"
+
+#define LISTEN_MAX 4
+
+static const char *
+or_null(const char *s)
+{
+	return (s != NULL && *s != '\0') ? s : NULL;
+}
+
+/* record - END-OF-MESSAGE: queue the row of who sent this queue id */
+static void
+record(struct policyd *pd, const struct og_request *rq)
+{
+	static struct og_ratelimit rl = OG_RATELIMIT_INIT(60, 1);
+	struct og_strbuf summary;
+	struct og_msgrec m;
+	unsigned long long n;
+	const char *qid = og_request_get(rq, OG_RA_QUEUE_ID);
+
+	if (*qid == '\0')
+		return;
+	og_strbuf_init(&summary, 4096);
+	(void)og_rcpts_take(
+	    pd->rcpts, og_request_get(rq, OG_RA_INSTANCE), &summary);
+	if (pd->worker == NULL) {
+		og_strbuf_release(&summary);
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	m.host = pd->host;
+	m.queue_id = qid;
+	m.time = og_now();
+	m.sasl_username = or_null(og_request_get(rq, OG_RA_SASL_USERNAME));
+	m.sasl_method = or_null(og_request_get(rq, OG_RA_SASL_METHOD));
+	m.client_address = or_null(og_request_get(rq, OG_RA_CLIENT_ADDRESS));
+	m.client_name = or_null(og_request_get(rq, OG_RA_CLIENT_NAME));
+	m.sender = og_request_get(rq, OG_RA_SENDER);
+	m.recipient_count =
+	    og_parse_uint(og_request_get(rq, OG_RA_RECIPIENT_COUNT), 0,
+	        1000000000, &n) == 0
+	    ? (long)n
+	    : -1;
+	m.size =
+	    og_parse_uint(og_request_get(rq, OG_RA_SIZE), 0, INT64_MAX, &n) == 0
+	    ? (long long)n
+	    : -1;
+	m.rcpt_summary = summary.len ? og_strbuf_str(&summary) : NULL;
+	if (og_worker_record(pd->worker, &m) < 0)
+		og_warnx_rl(&rl,
+		    "%s: store queue full, who-sent-what row not recorded",
+		    qid);
+	og_strbuf_release(&summary);
+}
+
+/* log_decision - one line: "QID: action=HOLD identity=... ..." */
+static void
+log_decision(struct policyd *pd, const struct og_request *rq,
+    const struct og_decision *d, const char *action)
+{
+	og_kv_begin(&pd->line, og_request_get(rq, OG_RA_QUEUE_ID));
+	og_kv_add(&pd->line, "action", action);
+	og_kv_add(&pd->line, "state", og_request_get(rq, OG_RA_PROTOCOL_STATE));
+	if (d->by != NULL) {
+		og_kv_add(&pd->line, "identity", d->identity);
+		og_kv_add(&pd->line, "hold_scope", d->by->scope);
+		og_kv_addf(&pd->line, "hold_id", "%lld", (long long)d->by->id);
+	}
+	og_kv_add(&pd->line, "sasl_username",
+	    or_null(og_request_get(rq, OG_RA_SASL_USERNAME)));
+	og_kv_add(&pd->line, "client",
+	    or_null(og_request_get(rq, OG_RA_CLIENT_ADDRESS)));
+	og_kv_add(&pd->line, "from", og_request_get(rq, OG_RA_SENDER));
+	og_kv_add(
+	    &pd->line, "to", or_null(og_request_get(rq, OG_RA_RECIPIENT)));
+	if (*d->provider)
+		og_kv_add(&pd->line, "provider", d->provider);
+	og_kv_log(&pd->line);
+}
+
+int
+og_policyd_answer(
+    struct policyd *pd, const struct og_request *rq, struct og_strbuf *out)
+{
+	struct og_decision d;
+	const char *state = og_request_get(rq, OG_RA_PROTOCOL_STATE);
+	char since[32];
+
+	pd->requests++;
+	if (og_decide(pd->holds, og_conf_table(pd->conf, "provider_domains"),
+	        rq, &d) < 0) {
+		og_warnx("%s: provider table lookup failed: no answer",
+		    og_request_get(rq, OG_RA_QUEUE_ID));
+		return -1;
+	}
+	if (strcmp(state, "RCPT") == 0)
+		og_rcpts_add(pd->rcpts, og_request_get(rq, OG_RA_INSTANCE),
+		    og_request_get(rq, OG_RA_RECIPIENT), og_now());
+	if (strcmp(state, "END-OF-MESSAGE") == 0)
+		record(pd, rq);
+	if (!d.hold) {
+		if (og_log_get_verbose() > 0)
+			log_decision(pd, rq, &d, "DUNNO");
+		return og_strbuf_adds(out, "action=DUNNO\n\n");
+	}
+	og_time_iso(d.by->since, since, sizeof(since));
+	if (pd->dry_run) {
+		log_decision(pd, rq, &d, "would-HOLD");
+		return og_strbuf_adds(out, "action=DUNNO\n\n");
+	}
+	pd->holds_answered++;
+	log_decision(pd, rq, &d, "HOLD");
+	(void)og_strbuf_addf(out, "action=HOLD outguard: %s on hold since %s",
+	    d.identity, since);
+	if (d.by->incident > 0)
+		(void)og_strbuf_addf(
+		    out, " (incident %lld)", (long long)d.by->incident);
+	return og_strbuf_adds(out, "\n\n");
+}
+
+void
+og_policyd_tick(struct policyd *pd)
+{
+	struct og_holdset *hs;
+
+	if (pd->worker != NULL &&
+	    (hs = og_worker_take_holds(pd->worker)) != NULL) {
+		og_holdset_free(pd->holds);
+		pd->holds = hs;
+	}
+	if (og_now() % 60 == 0)
+		og_rcpts_expire(pd->rcpts, og_now());
+}
+
+static void
+set_host(struct policyd *pd)
+{
+	(void)og_conf_hostname(pd->conf, pd->host, sizeof(pd->host));
+}
+
+void
+og_policyd_reload(struct policyd *pd)
+{
+	struct og_strbuf err;
+	struct og_conf *cf;
+
+	og_strbuf_init(&err, 0);
+	if ((cf = og_conf_load(pd->conf_path, &err)) == NULL) {
+		og_warnx("reload: configuration has errors, keeping the "
+		         "old one:\n%s",
+		    og_strbuf_str(&err));
+		og_strbuf_release(&err);
+		return;
+	}
+	og_strbuf_release(&err);
+	if (strcmp(og_conf_str(cf, "store") ? og_conf_str(cf, "store") : "",
+	        og_conf_str(pd->conf, "store") ? og_conf_str(pd->conf, "store")
+	                                       : "") != 0 ||
+	    strcmp(og_conf_str(cf, "policyd_listen"),
+	        og_conf_str(pd->conf, "policyd_listen")) != 0)
+		og_warnx("reload: store and policyd_listen changes take "
+		         "effect at the next restart");
+	og_conf_free(pd->conf);
+	pd->conf = cf;
+	pd->dry_run = og_conf_bool(cf, "dry_run");
+	set_host(pd);
+	if (pd->worker != NULL)
+		og_worker_set_retention(
+		    pd->worker, (int64_t)og_conf_uint(cf, "message_retention"));
+	og_info("reload: configuration %s read", og_conf_path(cf));
+}
+
+/* drop_privileges - become run_user for good; no-op when not root */
+static void
+drop_privileges(const struct og_conf *cf)
+{
+	const char *user = og_conf_str(cf, "run_user");
+	struct passwd *pw;
+
+	if (geteuid() != 0) {
+		og_debug("not root: staying uid %lu", (unsigned long)getuid());
+		return;
+	}
+	if (user == NULL || (pw = getpwnam(user)) == NULL)
+		og_fatalx(EX_CONFIG,
+		    "run_user \"%s\" does not exist (create it, e.g. "
+		    "\"useradd --system --home-dir /var/lib/outguard "
+		    "--shell /usr/sbin/nologin %s\")",
+		    user ? user : "", user ? user : "outguard");
+	if (pw->pw_uid == 0)
+		og_fatalx(EX_CONFIG,
+		    "run_user \"%s\" is root: refusing to "
+		    "run as root",
+		    user);
+	if (setgroups(1, &pw->pw_gid) < 0 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
+		og_fatal(EX_OSERR, "cannot switch to user %s", user);
+	if (setuid(0) == 0)
+		og_fatalx(EX_SOFTWARE, "privileges were not dropped");
+	og_debug("running as %s (uid %lu)", user, (unsigned long)pw->pw_uid);
+}
+
+static void
+write_pidfile(const char *path)
+{
+	char buf[32];
+	int fd, n;
+
+	if (path == NULL)
+		return;
+	if ((fd = open(path,
+	         O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644)) <
+	    0)
+		og_fatal(EX_CANTCREAT, "pid file %s", path);
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (write(fd, buf, (size_t)n) != n)
+		og_fatal(EX_IOERR, "pid file %s", path);
+	(void)close(fd);
+}
+
+static void
+daemonize(void)
+{
+	pid_t pid;
+	int fd;
+
+	if ((pid = fork()) < 0)
+		og_fatal(EX_OSERR, "fork");
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		og_fatal(EX_OSERR, "setsid");
+	if ((pid = fork()) < 0)
+		og_fatal(EX_OSERR, "fork");
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") < 0)
+		og_fatal(EX_OSERR, "chdir /");
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		(void)dup2(fd, 0);
+		(void)dup2(fd, 1);
+		(void)dup2(fd, 2);
+		if (fd > 2)
+			(void)close(fd);
+	}
+}
+
+/* test_mode - -t: answer requests on stdin, record nothing */
+static int
+test_mode(struct policyd *pd)
+{
+	struct og_strbuf in, out;
+	struct og_request rq;
+	const char *err = NULL;
+	char chunk[4096];
+	size_t n, end;
+	int rc = EX_OK;
+
+	og_strbuf_init(&in, OG_REQUEST_MAX * 4);
+	og_strbuf_init(&out, 0);
+	while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
+		if (og_strbuf_addn(&in, chunk, n) < 0)
+			og_fatalx(EX_DATAERR, "-t: input too large");
+	while (in.len > 0 && rc == EX_OK) {
+		char *block;
+
+		if ((end = og_request_end(in.data, in.len)) == 0) {
+			err = "incomplete request at the end";
+			rc = EX_DATAERR;
+			break;
+		}
+		/* the parser gets the request without its closing newline */
+		block = og_strndup(in.data, end);
+		og_strbuf_reset(&out);
+		if (og_request_parse(&rq, block, end - 1, &err) < 0)
+			rc = EX_DATAERR;
+		else if (og_policyd_answer(pd, &rq, &out) < 0) {
+			err = "internal error";
+			rc = EX_DATAERR;
+		} else
+			(void)fputs(og_strbuf_str(&out), stdout);
+		og_free(block);
+		memmove(in.data, in.data + end, in.len - end);
+		og_strbuf_truncate(&in, in.len - end);
+	}
+	if (rc != EX_OK)
+		(void)printf(
+		    "# connection closed without an answer: %s\n", err);
+	og_strbuf_release(&in);
+	og_strbuf_release(&out);
+	return rc;
+}
+
+static void
+usage(void)
+{
+	(void)fprintf(stderr,
+	    "usage: outguard-policyd [-dstv] [-c FILE] [-n]\n"
+	    "  -c FILE  configuration file (default %s)\n"
+	    "  -d       stay in the foreground, log to stderr\n"
+	    "  -n       check the configuration, print the settings\n"
+	    "  -s       serve one connection on stdin/stdout (spawn(8))\n"
+	    "  -t       answer requests read from stdin, record nothing\n"
+	    "  -v       more detail in the log (repeat for more)\n",
+	    og_conf_default_path());
+}
+
+static struct og_conf *
+load_conf(const char *path)
+{
+	struct og_strbuf err;
+	struct og_conf *cf;
+
+	og_strbuf_init(&err, 0);
+	if ((cf = og_conf_load(path, &err)) == NULL) {
+		(void)fputs(og_strbuf_str(&err), stderr);
+		exit(EX_CONFIG);
+	}
+	og_strbuf_release(&err);
+	return cf;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct policyd pd;
+	struct og_strbuf err;
+	struct og_store *st;
+	const char *spec;
+	int ch, dflag = 0, nflag = 0, sflag = 0, tflag = 0, verbose = 0;
+	int listeners[LISTEN_MAX], nlisten = 0, rc;
+	char ident[64];
+
+	memset(&pd, 0, sizeof(pd));
+	og_strbuf_init(&pd.line, 8192);
+	(void)og_now(); /* reads OG_FAKE_NOW before any thread starts */
+	og_log_init("outguard-policyd", LOG_MAIL, 1);
+	while ((ch = getopt(argc, argv, "c:dnstv")) != -1) {
+		switch (ch) {
+		case 'c':
+			pd.conf_path = optarg;
+			break;
+		case 'd':
+			dflag = 1;
+			break;
+		case 'n':
+			nflag = 1;
+			break;
+		case 's':
+			sflag = 1;
+			break;
+		case 't':
+			tflag = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		default:
+			usage();
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc) {
+		usage();
+		return EX_USAGE;
+	}
+	pd.conf = load_conf(pd.conf_path);
+	if (nflag) {
+		og_conf_print(pd.conf, stdout, 0);
+		og_conf_free(pd.conf);
+		return EX_OK;
+	}
+	og_log_verbose(verbose);
+	(void)snprintf(ident, sizeof(ident), "%s/policyd",
+	    og_conf_str(pd.conf, "syslog_name"));
+	og_log_init(ident,
+	    og_log_facility(og_conf_str(pd.conf, "syslog_facility")),
+	    dflag || tflag);
+	pd.dry_run = og_conf_bool(pd.conf, "dry_run");
+	pd.rcpts = og_rcpts_new();
+	set_host(&pd);
+	(void)signal(SIGPIPE, SIG_IGN);
+	og_server_block_signals();
+	og_strbuf_init(&err, 0);
+	spec = og_conf_str(pd.conf, "store");
+	if (!sflag && !tflag) {
+		if ((listeners[nlisten] = og_server_listen(
+		         og_conf_str(pd.conf, "policyd_listen"), &err)) < 0)
+			og_fatalx(EX_CANTCREAT, "%s", og_strbuf_str(&err));
+		nlisten++;
+		if (!dflag)
+			daemonize();
+		write_pidfile(og_conf_str(pd.conf, "policyd_pid_file"));
+	}
+	if (!tflag) /* -t only reads the store, and runs in test suites */
+		drop_privileges(pd.conf);
+	if ((st = og_store_open(spec, &err)) == NULL)
+		og_fatalx(
+		    EX_UNAVAILABLE, "store %s: %s", spec, og_strbuf_str(&err));
+	if ((pd.holds = og_load_holdset(st, og_now())) == NULL)
+		og_fatalx(EX_UNAVAILABLE, "store %s: cannot read the holds: %s",
+		    spec, og_store_error(st));
+	og_info("starting: %zu holds in force, store %s, host %s%s",
+	    og_holdset_count(pd.holds), spec, pd.host,
+	    pd.dry_run ? ", dry run" : "");
+	if (tflag) {
+		og_store_close(st);
+		rc = test_mode(&pd);
+	} else {
+		pd.worker = og_worker_start(
+		    st, (int64_t)og_conf_uint(pd.conf, "message_retention"));
+		rc = og_server_run(&pd, listeners, (size_t)nlisten,
+		    sflag ? 0 : -1, sflag ? 1 : -1);
+		og_worker_stop(pd.worker);
+		og_info("stopping: %lu requests, %lu HOLD answers, %lu "
+		        "malformed",
+		    pd.requests, pd.holds_answered, pd.malformed);
+	}
+	if (!sflag && !tflag && og_conf_str(pd.conf, "policyd_pid_file"))
+		(void)unlink(og_conf_str(pd.conf, "policyd_pid_file"));
+	og_holdset_free(pd.holds);
+	og_rcpts_free(pd.rcpts);
+	og_conf_free(pd.conf);
+	og_strbuf_release(&pd.line);
+	og_strbuf_release(&err);
+	return rc;
+}

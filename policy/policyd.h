@@ -1,0 +1,42 @@
+/*
+ * policyd.h - state of outguard-policyd shared by its modules
+ * DESCRIPTION: owned and changed by the event-loop thread only; the
+ *	store thread talks to it through the worker interface.
+ */
+#ifndef OG_POLICYD_H
+#define OG_POLICYD_H
+
+#include <stddef.h>
+
+#include "strbuf.h"
+
+struct og_conf;
+struct og_holdset;
+struct og_worker;
+struct og_request;
+struct og_rcpts;
+
+struct policyd {
+	struct og_conf *conf; /* current configuration */
+	const char *conf_path;
+	struct og_holdset *holds; /* in force now */
+	struct og_worker *worker; /* NULL in -t mode: nothing recorded */
+	struct og_rcpts *rcpts; /* recipients seen per instance */
+	char host[256]; /* myhostname */
+	int dry_run;
+	unsigned long requests, holds_answered, malformed;
+	struct og_strbuf line; /* scratch for log lines */
+};
+
+/*
+ * og_policyd_answer - the answer for one parsed request into out
+ * ("action=...\n\n"); 0, or -1 to close the connection without one
+ */
+int og_policyd_answer(
+    struct policyd *, const struct og_request *, struct og_strbuf *out);
+/* og_policyd_tick - once a second: pick up new holds, expire state */
+void og_policyd_tick(struct policyd *);
+/* og_policyd_reload - SIGHUP: reread the configuration */
+void og_policyd_reload(struct policyd *);
+
+#endif

@@ -1,0 +1,523 @@
+/*
+ * qr_hold.c - "outguard-queue-report hold | release | holds"
+ * DESCRIPTION: hold and release write the store (the hold and its audit
+ *	row); outguard-policyd picks the change up within a second. With
+ *	Postfix's queue at hand (postqueue -j, and root for postsuper),
+ *	hold also moves the identity's queued mail to the hold queue and
+ *	release moves its held mail back (postsuper -h / -H, queue ids
+ *	validated, fixed argv). A held message belongs to an identity by
+ *	its envelope sender (postqueue), by the store's record of who sent
+ *	it (SASL login, client address), or by its recipients (provider).
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "postcat.h"
+#include "postqueue.h"
+#include "qr.h"
+#include "store.h"
+#include "strbuf.h"
+#include "table.h"
+#include "util.h"
+
+/* one queued message, with who sent it as far as the store knows */
+struct qmsg {
+	char *queue_id, *queue_name, *sender, *sasl, *client;
+	char **domains;
+	size_t ndomains;
+	int64_t arrival;
+};
+
+struct queue {
+	struct qmsg *m;
+	size_t n;
+	int ok; /* postqueue ran */
+};
+
+struct collect {
+	struct queue *q;
+	struct og_store *st;
+	const char *host;
+	const char *want_queue; /* "hold", "deferred"..., NULL: any */
+	const char *config_dir;
+};
+
+static char *
+dup_or_null(const char *s)
+{
+	return s ? og_strdup(s) : NULL;
+}
+
+static int
+collect_one(const struct og_pq_msg *pm, void *arg)
+{
+	struct collect *c = arg;
+	struct og_msgrec_owned rec;
+	struct qmsg *m;
+	size_t i;
+
+	if (c->want_queue != NULL && strcmp(pm->queue_name, c->want_queue))
+		return 0;
+	c->q->m = og_reallocarray(c->q->m, c->q->n + 1, sizeof(*c->q->m));
+	m = &c->q->m[c->q->n++];
+	memset(m, 0, sizeof(*m));
+	m->queue_id = og_strdup(pm->queue_id);
+	m->queue_name = og_strdup(pm->queue_name);
+	m->sender = og_lowercase(og_strdup(pm->sender ? pm->sender : ""));
+	m->arrival = pm->arrival_time;
+	m->domains = og_calloc(pm->nrcpts + 1, sizeof(char *));
+	for (i = 0; i < pm->nrcpts; i++) {
+		const char *at = strrchr(pm->rcpts[i].address, '@');
+
+		if (at != NULL)
+			m->domains[m->ndomains++] =
+			    og_lowercase(og_strdup(at + 1));
+	}
+	memset(&rec, 0, sizeof(rec));
+	if (c->st != NULL &&
+	    og_store_find_message(c->st, c->host, pm->queue_id, &rec) ==
+	        OG_FOUND) {
+		m->sasl = dup_or_null(rec.sasl_username);
+		m->client = dup_or_null(rec.client_address);
+		og_store_msgrec_clear(&rec);
+	} else {
+		/* not (yet) recorded: the queue file itself says who */
+		struct og_postcat pc;
+
+		if (og_postcat(c->config_dir, pm->queue_id, &pc) == OG_FOUND) {
+			m->sasl = dup_or_null(pc.sasl_username);
+			m->client = dup_or_null(pc.client_address);
+		}
+		og_postcat_clear(&pc);
+	}
+	return 0;
+}
+
+static void
+queue_free(struct queue *q)
+{
+	size_t i, j;
+
+	for (i = 0; i < q->n; i++) {
+		struct qmsg *m = &q->m[i];
+
+		og_free(m->queue_id);
+		og_free(m->queue_name);
+		og_free(m->sender);
+		og_free(m->sasl);
+		og_free(m->client);
+		for (j = 0; j < m->ndomains; j++)
+			og_free(m->domains[j]);
+		og_free(m->domains);
+	}
+	og_free(q->m);
+	memset(q, 0, sizeof(*q));
+}
+
+/* load_queue - the messages of one queue (NULL: all), -1 if unreadable */
+static int
+load_queue(
+    struct qr *qr, struct og_store *st, const char *which, struct queue *q)
+{
+	struct og_pq_stats stats;
+	struct collect c;
+	char host[256];
+
+	memset(q, 0, sizeof(*q));
+	c.q = q;
+	c.st = st;
+	c.host = og_conf_hostname(qr->conf, host, sizeof(host));
+	c.want_queue = which;
+	c.config_dir = og_conf_str(qr->conf, "postfix_config_dir");
+	if (og_pq_run(og_conf_str(qr->conf, "postfix_config_dir"), collect_one,
+	        &c, &stats) < 0) {
+		queue_free(q);
+		return -1;
+	}
+	q->ok = 1;
+	return 0;
+}
+
+/* in_net - is ip inside "IP/LEN" (or equal to "IP")? */
+static int
+in_net(const char *ip, const char *net)
+{
+	unsigned char a[16], b[16];
+	char buf[64];
+	const char *slash = strchr(net, '/');
+	unsigned long long len;
+	size_t n = slash ? (size_t)(slash - net) : strlen(net);
+	int fam, bits;
+
+	if (ip == NULL || n >= sizeof(buf))
+		return 0;
+	memcpy(buf, net, n);
+	buf[n] = '\0';
+	fam = strchr(buf, ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(fam, buf, b) != 1 || inet_pton(fam, ip, a) != 1)
+		return 0;
+	bits = fam == AF_INET ? 32 : 128;
+	if (slash != NULL) {
+		if (og_parse_uint(
+		        slash + 1, 0, (unsigned long long)bits, &len) < 0)
+			return 0;
+		bits = (int)len;
+	}
+	if (memcmp(a, b, (size_t)bits / 8) != 0)
+		return 0;
+	return bits % 8 == 0 ||
+	    ((a[bits / 8] ^ b[bits / 8]) & (0xff << (8 - bits % 8))) == 0;
+}
+
+/* belongs - is m the mail of identity? */
+static int
+belongs(const struct qmsg *m, const char *identity,
+    const struct og_table *providers)
+{
+	const char *v = strchr(identity, ':') + 1, *p;
+	size_t i;
+
+	if (strncmp(identity, "sasl:", 5) == 0)
+		return m->sasl != NULL && og_strcasecmp_ascii(m->sasl, v) == 0;
+	if (strncmp(identity, "sender:", 7) == 0)
+		return strcmp(v, "<>") == 0
+		    ? *m->sender == '\0'
+		    : og_strcasecmp_ascii(m->sender, v) == 0;
+	if (strncmp(identity, "client:", 7) == 0)
+		return in_net(m->client, v);
+	if (strncmp(identity, "provider:", 9) == 0) {
+		for (i = 0; providers != NULL && i < m->ndomains; i++)
+			if (og_table_lookup(providers, m->domains[i], &p) ==
+			        OG_FOUND &&
+			    strcmp(p, v) == 0)
+				return 1;
+	}
+	return 0; /* uid: needs the pickup log: the watcher's job */
+}
+
+/* normalize - lowercase what compares without case; check the form */
+static int
+normalize(const char *in, char *out, size_t size)
+{
+	const char *colon = strchr(in, ':');
+
+	if (colon == NULL || strlen(in) >= size) {
+		og_warnx("\"%.100s\" is no identity: use sasl:LOGIN, "
+		         "sender:ADDRESS, client:IP[/LEN], uid:N or "
+		         "provider:NAME",
+		    in);
+		return -1;
+	}
+	og_strlcpy(out, in, size);
+	og_lowercase(out + 0);
+	if (strncmp(out, "sasl:", 5) == 0) /* logins keep their case */
+		og_strlcpy(out + 5, in + 5, size - 5);
+	if (!og_store_identity_valid(out)) {
+		og_warnx("\"%.100s\" is no valid identity: use sasl:LOGIN, "
+		         "sender:ADDRESS, client:IP[/LEN], uid:N or "
+		         "provider:NAME",
+		    in);
+		return -1;
+	}
+	return 0;
+}
+
+/* parse_until - "2h" (from now), "2026-11-24T10:00:00Z" or "@UNIX" */
+static int
+parse_until(const char *s, int64_t now, int64_t *out)
+{
+	unsigned long long v;
+	struct tm tm;
+	const char *end;
+
+	if (*s == '@' && og_parse_uint(s + 1, 1, INT64_MAX, &v) == 0) {
+		*out = (int64_t)v;
+		return 0;
+	}
+	if (og_parse_duration(s, &v) == 0 && v > 0) {
+		*out = now + (int64_t)v;
+		return 0;
+	}
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end == NULL || *end != '\0')
+		end = strptime(s, "%Y-%m-%d %H:%M:%S", &tm);
+	if (end != NULL && *end == '\0') {
+		*out = (int64_t)timegm(&tm);
+		return 0;
+	}
+	og_warnx("--until %.64s: expected a duration (2h, 3d), "
+	         "YYYY-MM-DDTHH:MM:SSZ or @UNIXTIME",
+	    s);
+	return -1;
+}
+
+static const char *
+actor(char *buf, size_t size)
+{
+	const char *who = getenv("SUDO_USER");
+	struct passwd *pw;
+
+	if (who == NULL || *who == '\0')
+		who = (pw = getpwuid(getuid())) ? pw->pw_name : "unknown";
+	(void)snprintf(buf, size, "cli:%s", who);
+	return buf;
+}
+
+static struct og_store *
+open_store(struct qr *qr)
+{
+	struct og_strbuf err;
+	struct og_store *st;
+	const char *spec = og_conf_str(qr->conf, "store");
+
+	og_strbuf_init(&err, 0);
+	if ((st = og_store_open(spec, &err)) == NULL)
+		og_warnx("store %s: %s", spec, og_strbuf_str(&err));
+	og_strbuf_release(&err);
+	return st;
+}
+
+/*
+ * move - postsuper op on the messages of identity in queue from;
+ * prints them; returns how many were moved, -1 on trouble
+ */
+static long
+move(struct qr *qr, struct og_store *st, const char *identity, const char *from,
+    const char *op, const char *verb)
+{
+	struct og_strbuf err;
+	struct queue q;
+	const char **ids;
+	size_t i, n = 0;
+	long r;
+
+	if (load_queue(qr, st, from, &q) < 0) {
+		og_warnx("cannot read Postfix's queue (postqueue -j): queued "
+		         "mail left as it is");
+		return -1;
+	}
+	ids = og_calloc(q.n + 1, sizeof(*ids));
+	for (i = 0; i < q.n; i++)
+		if (belongs(&q.m[i], identity,
+		        og_conf_table(qr->conf, "provider_domains")))
+			ids[n++] = q.m[i].queue_id;
+	r = (long)n;
+	og_strbuf_init(&err, 0);
+	if (n > 0 &&
+	    og_postsuper(og_conf_str(qr->conf, "postfix_config_dir"), op, ids,
+	        n, &err) < 0) {
+		og_warnx("postsuper %s: %s", op, og_strbuf_str(&err));
+		r = -1;
+	} else
+		for (i = 0; i < n; i++)
+			(void)printf("%s %s\n", verb, ids[i]);
+	og_strbuf_release(&err);
+	og_free(ids);
+	queue_free(&q);
+	return r;
+}
+
+int
+qr_hold(struct qr *qr, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "reason", required_argument, NULL, 'r' },
+		{ "until", required_argument, NULL, 'u' },
+		{ "scope", required_argument, NULL, 's' },
+		{ "no-queue", no_argument, NULL, 'Q' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char identity[OG_IDENTITY_MAX], who[128], since[32];
+	const char *reason = NULL, *scope = "all";
+	struct og_hold h;
+	struct og_store *st;
+	int64_t now = og_now(), until = 0, id = 0;
+	int ch, r, queue = 1;
+	long moved;
+
+	optind = 0; /* GNU: rescan from argv[1], fresh state */
+	while ((ch = getopt_long(argc, argv, "r:u:s:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'r':
+			reason = optarg;
+			break;
+		case 'u':
+			if (parse_until(optarg, now, &until) < 0)
+				return EX_USAGE;
+			break;
+		case 's':
+			scope = optarg;
+			break;
+		case 'Q':
+			queue = 0;
+			break;
+		default:
+			goto usage;
+		}
+	}
+	if (optind + 1 != argc || reason == NULL || *reason == '\0')
+		goto usage;
+	if (normalize(argv[optind], identity, sizeof(identity)) < 0)
+		return EX_USAGE;
+	if (strcmp(scope, "all") != 0 &&
+	    (strncmp(scope, "provider:", 9) != 0 ||
+	        !og_store_identity_valid(scope))) {
+		og_warnx("--scope %.64s: expected all or provider:NAME", scope);
+		return EX_USAGE;
+	}
+	if ((st = open_store(qr)) == NULL)
+		return EX_UNAVAILABLE;
+	memset(&h, 0, sizeof(h));
+	h.identity = identity;
+	h.scope = (char *)scope;
+	h.reason = (char *)reason;
+	h.created_by = (char *)actor(who, sizeof(who));
+	h.since = now;
+	h.until = until;
+	if ((r = og_store_hold(st, &h, now, &id)) < 0) {
+		og_store_close(st);
+		return EX_UNAVAILABLE;
+	}
+	if (r == OG_FOUND)
+		(void)printf("held %s (hold %lld, scope %s%s%s)\n", identity,
+		    (long long)id, scope, until ? ", until " : "",
+		    until ? og_time_iso(until, since, sizeof(since)) : "");
+	else
+		(void)printf("%s is already on hold (hold %lld)\n", identity,
+		    (long long)id);
+	moved = queue && strcmp(scope, "all") == 0
+	    ? move(qr, st, identity, "deferred", "-h", "held")
+	    : 0;
+	og_store_close(st);
+	return moved < 0 ? EX_TEMPFAIL : EX_OK;
+usage:
+	(void)fprintf(stderr,
+	    "usage: outguard-queue-report hold IDENTITY --reason TEXT "
+	    "[--until TIME] [--scope provider:NAME] [--no-queue]\n");
+	return EX_USAGE;
+}
+
+int
+qr_release(struct qr *qr, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "reason", required_argument, NULL, 'r' },
+		{ "scope", required_argument, NULL, 's' },
+		{ "no-queue", no_argument, NULL, 'Q' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char identity[OG_IDENTITY_MAX], who[128];
+	const char *reason = NULL, *scope = NULL;
+	struct og_store *st;
+	int ch, r, queue = 1;
+	long moved = 0;
+
+	optind = 0; /* GNU: rescan from argv[1], fresh state */
+	while ((ch = getopt_long(argc, argv, "r:s:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'r':
+			reason = optarg;
+			break;
+		case 's':
+			scope = optarg;
+			break;
+		case 'Q':
+			queue = 0;
+			break;
+		default:
+			goto usage;
+		}
+	}
+	if (optind + 1 != argc || reason == NULL || *reason == '\0')
+		goto usage;
+	if (normalize(argv[optind], identity, sizeof(identity)) < 0)
+		return EX_USAGE;
+	if ((st = open_store(qr)) == NULL)
+		return EX_UNAVAILABLE;
+	r = og_store_release(
+	    st, identity, scope, actor(who, sizeof(who)), reason, og_now());
+	if (r < 0) {
+		og_store_close(st);
+		return EX_UNAVAILABLE;
+	}
+	if (r == OG_FOUND)
+		(void)printf("released %s\n", identity);
+	else
+		(void)printf("%s was not on hold\n", identity);
+	if (queue)
+		moved = move(qr, st, identity, "hold", "-H", "released");
+	og_store_close(st);
+	if (moved < 0)
+		return EX_TEMPFAIL;
+	return r == OG_FOUND || moved > 0 ? EX_OK : EX_NOINPUT;
+usage:
+	(void)fprintf(stderr,
+	    "usage: outguard-queue-report release IDENTITY --reason TEXT "
+	    "[--scope provider:NAME] [--no-queue]\n");
+	return EX_USAGE;
+}
+
+int
+qr_holds(struct qr *qr, int argc, char **argv)
+{
+	struct og_hold *holds;
+	struct og_store *st;
+	struct queue q;
+	int64_t now = og_now();
+	size_t n, i, j;
+	int have_queue;
+
+	(void)argv;
+	if (argc > 1) {
+		(void)fprintf(stderr, "usage: outguard-queue-report holds\n");
+		return EX_USAGE;
+	}
+	if ((st = open_store(qr)) == NULL)
+		return EX_UNAVAILABLE;
+	if (og_store_holds(st, now, &holds, &n) < 0) {
+		og_store_close(st);
+		return EX_UNAVAILABLE;
+	}
+	have_queue = load_queue(qr, st, "hold", &q) == 0;
+	(void)printf("%-36s %-10s %-8s %-6s %s\n", "IDENTITY", "SCOPE", "AGE",
+	    "HELD", "REASON");
+	for (i = 0; i < n; i++) {
+		char age[32], held[16];
+		size_t count = 0;
+
+		for (j = 0; have_queue && j < q.n; j++)
+			count += (size_t)belongs(&q.m[j], holds[i].identity,
+			    og_conf_table(qr->conf, "provider_domains"));
+		if (have_queue)
+			(void)snprintf(held, sizeof(held), "%zu", count);
+		else
+			og_strlcpy(held, "?", sizeof(held));
+		(void)printf("%-36s %-10s %-8s %-6s %s\n", holds[i].identity,
+		    holds[i].scope,
+		    og_age(now - holds[i].since, age, sizeof(age)), held,
+		    holds[i].reason ? holds[i].reason : "");
+	}
+	if (n == 0)
+		(void)printf("(no holds)\n");
+	if (!have_queue)
+		(void)fprintf(stderr,
+		    "note: Postfix's queue could not be "
+		    "read: held-message counts unknown\n");
+	else
+		queue_free(&q);
+	og_store_holds_free(holds, n);
+	og_store_close(st);
+	return EX_OK;
+}

@@ -1,0 +1,303 @@
+/*
+ * worker.c - outguard-policyd's store thread
+ * DESCRIPTION: see worker.h. One mutex guards the row queue and the
+ *	stop flag; a condition variable wakes the thread when a batch is
+ *	ready or at stop. The newest hold set is handed over through one
+ *	atomic pointer: the thread exchanges a new set in, the event loop
+ *	exchanges it out, and whoever gets a set it does not want frees it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+
+#include "holdset.h"
+#include "log.h"
+#include "store.h"
+#include "util.h"
+#include "worker.h"
+
+#define BATCH_MAX 1000
+#define FLUSH_MS 100
+#define PRUNE_EVERY 300 /* seconds */
+#define PRUNE_BATCH 5000
+
+struct og_worker {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct og_store *st;
+	struct og_msgrec_owned *queue; /* ring of OG_WORKER_QUEUE_MAX */
+	size_t head, count;
+	int stop;
+	_Atomic(struct og_holdset *) pending;
+	_Atomic int64_t retention;
+	_Atomic unsigned long dropped;
+	uint64_t gen;
+	int have_gen;
+	struct og_ratelimit rl_store, rl_gen; /* the thread's own */
+};
+
+/*
+ * cap - a copy cut to what the store takes: policy values may be 4096
+ * bytes, and one over-long field must not cost a whole batch its rows
+ */
+static char *
+cap(const char *s, size_t max)
+{
+	return s ? og_strndup(s, max - 1) : NULL;
+}
+
+struct og_holdset *
+og_load_holdset(struct og_store *st, int64_t now)
+{
+	struct og_holdset *hs;
+	struct og_hold *holds;
+	size_t n;
+
+	if (og_store_holds(st, now, &holds, &n) < 0)
+		return NULL;
+	hs = og_holdset_new(holds, n);
+	og_store_holds_free(holds, n);
+	return hs;
+}
+
+int
+og_worker_record(struct og_worker *w, const struct og_msgrec *r)
+{
+	struct og_msgrec_owned *o;
+
+	pthread_mutex_lock(&w->lock);
+	if (w->count == OG_WORKER_QUEUE_MAX) {
+		pthread_mutex_unlock(&w->lock);
+		atomic_fetch_add(&w->dropped, 1);
+		return -1;
+	}
+	o = &w->queue[(w->head + w->count) % OG_WORKER_QUEUE_MAX];
+	o->host = cap(r->host, OG_STORE_FIELD_MAX);
+	o->queue_id = cap(r->queue_id, OG_STORE_FIELD_MAX);
+	o->time = r->time;
+	o->sasl_username = cap(r->sasl_username, OG_STORE_FIELD_MAX);
+	o->sasl_method = cap(r->sasl_method, OG_STORE_FIELD_MAX);
+	o->client_address = cap(r->client_address, OG_STORE_FIELD_MAX);
+	o->client_name = cap(r->client_name, OG_STORE_FIELD_MAX);
+	o->sender = cap(r->sender ? r->sender : "", OG_STORE_FIELD_MAX);
+	o->recipient_count = r->recipient_count < 0 ? 0 : r->recipient_count;
+	o->size = r->size < 0 ? 0 : r->size;
+	o->rcpt_summary = cap(r->rcpt_summary, OG_STORE_TEXT_MAX);
+	w->count++;
+	if (w->count >= BATCH_MAX)
+		pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	return 0;
+}
+
+/* flush - write up to BATCH_MAX queued rows; called without the lock */
+static void
+flush(struct og_worker *w)
+{
+	struct og_msgrec batch[BATCH_MAX];
+	struct og_msgrec_owned owned[BATCH_MAX];
+	size_t n, i, k;
+
+	pthread_mutex_lock(&w->lock);
+	n = w->count < BATCH_MAX ? w->count : BATCH_MAX;
+	for (i = 0; i < n; i++)
+		owned[i] = w->queue[(w->head + i) % OG_WORKER_QUEUE_MAX];
+	w->head = (w->head + n) % OG_WORKER_QUEUE_MAX;
+	w->count -= n;
+	pthread_mutex_unlock(&w->lock);
+	if (n == 0)
+		return;
+	for (i = 0, k = 0; i < n; i++) {
+		struct og_msgrec *b = &batch[k];
+
+		b->host = owned[i].host;
+		b->queue_id = owned[i].queue_id;
+		b->time = owned[i].time;
+		b->sasl_username = owned[i].sasl_username;
+		b->sasl_method = owned[i].sasl_method;
+		b->client_address = owned[i].client_address;
+		b->client_name = owned[i].client_name;
+		b->sender = owned[i].sender;
+		b->recipient_count = owned[i].recipient_count;
+		b->size = owned[i].size;
+		b->rcpt_summary = owned[i].rcpt_summary;
+		if (og_store_msgrec_valid(b))
+			k++;
+		else {
+			atomic_fetch_add(&w->dropped, 1);
+			og_warnx_rl(&w->rl_store,
+			    "%s: who-sent-what row "
+			    "refused by the store",
+			    owned[i].queue_id ? owned[i].queue_id : "?");
+		}
+	}
+	if (k > 0 && og_store_add_messages(w->st, batch, k) < 0) {
+		atomic_fetch_add(&w->dropped, k);
+		og_warnx_rl(&w->rl_store,
+		    "store: %zu message rows not "
+		    "written: %s",
+		    k, og_store_error(w->st));
+	}
+	for (i = 0; i < n; i++)
+		og_store_msgrec_clear(&owned[i]);
+}
+
+static void
+refresh_holds(struct og_worker *w)
+{
+	struct og_holdset *hs, *old;
+	uint64_t gen;
+
+	if (og_store_generation(w->st, &gen) < 0) {
+		og_warnx_rl(&w->rl_gen,
+		    "store: cannot read the hold generation: %s",
+		    og_store_error(w->st));
+		return;
+	}
+	if (w->have_gen && gen == w->gen)
+		return;
+	if ((hs = og_load_holdset(w->st, og_now())) == NULL)
+		return;
+	og_info("holds: generation %llu, %zu holds in force",
+	    (unsigned long long)gen, og_holdset_count(hs));
+	w->gen = gen;
+	w->have_gen = 1;
+	old = atomic_exchange(&w->pending, hs);
+	og_holdset_free(old);
+}
+
+static void
+prune(struct og_worker *w)
+{
+	int64_t before = og_now() - atomic_load(&w->retention);
+	long deleted = 0, total = 0;
+
+	do {
+		if (og_store_prune_messages(
+		        w->st, before, PRUNE_BATCH, &deleted) < 0)
+			return;
+		total += deleted;
+	} while (deleted == PRUNE_BATCH && !w->stop);
+	if (total > 0)
+		og_info("store: pruned %ld message rows older than %llds",
+		    total, (long long)atomic_load(&w->retention));
+}
+
+static void *
+run(void *arg)
+{
+	struct og_worker *w = arg;
+	time_t last_gen = 0, last_prune = time(NULL);
+	int stop;
+
+	for (;;) {
+		struct timespec ts;
+		time_t now;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += FLUSH_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_mutex_lock(&w->lock);
+		while (!w->stop && w->count < BATCH_MAX)
+			if (pthread_cond_timedwait(&w->cond, &w->lock, &ts) ==
+			    ETIMEDOUT)
+				break;
+		stop = w->stop;
+		pthread_mutex_unlock(&w->lock);
+		flush(w);
+		now = time(NULL);
+		if (now != last_gen) {
+			refresh_holds(w);
+			last_gen = now;
+		}
+		if (now - last_prune >= PRUNE_EVERY) {
+			prune(w);
+			last_prune = now;
+		}
+		if (stop) {
+			size_t left;
+
+			do {
+				flush(w);
+				pthread_mutex_lock(&w->lock);
+				left = w->count;
+				pthread_mutex_unlock(&w->lock);
+			} while (left > 0);
+			return NULL;
+		}
+	}
+}
+
+struct og_worker *
+og_worker_start(struct og_store *st, int64_t retention)
+{
+	struct og_worker *w = og_calloc(1, sizeof(*w));
+	int e;
+
+	w->st = st;
+	w->queue = og_calloc(OG_WORKER_QUEUE_MAX, sizeof(*w->queue));
+	atomic_init(&w->pending, NULL);
+	atomic_init(&w->retention, retention);
+	atomic_init(&w->dropped, 0);
+	w->rl_store = (struct og_ratelimit)OG_RATELIMIT_INIT(60, 1);
+	w->rl_gen = (struct og_ratelimit)OG_RATELIMIT_INIT(60, 1);
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	if ((e = pthread_create(&w->thread, NULL, run, w)) != 0) {
+		errno = e;
+		og_fatal(EX_OSERR, "pthread_create");
+	}
+	return w;
+}
+
+void
+og_worker_stop(struct og_worker *w)
+{
+	unsigned long dropped;
+
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stop = 1;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	if ((dropped = atomic_load(&w->dropped)) > 0)
+		og_warnx("store: %lu message rows were not recorded "
+		         "(queue full or store errors)",
+		    dropped);
+	og_holdset_free(atomic_exchange(&w->pending, NULL));
+	og_store_close(w->st);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->cond);
+	og_free(w->queue);
+	og_free(w);
+}
+
+struct og_holdset *
+og_worker_take_holds(struct og_worker *w)
+{
+	return atomic_exchange(&w->pending, NULL);
+}
+
+void
+og_worker_set_retention(struct og_worker *w, int64_t r)
+{
+	atomic_store(&w->retention, r);
+}
+
+unsigned long
+og_worker_dropped(const struct og_worker *w)
+{
+	return atomic_load(&((struct og_worker *)w)->dropped);
+}

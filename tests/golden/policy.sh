@@ -1,0 +1,69 @@
+#!/bin/bash
+# policy.sh - golden tests for "outguard-policyd -t": the holds in
+# tests/golden/policy/holds.txt are made with "outguard-queue-report hold"
+# in a fresh store, then each NAME.in (a stream of policy requests) is
+# answered and compared with NAME.out. The clock is fixed (OG_FAKE_NOW).
+# OG_GOLDEN_UPDATE=1 regenerates the expected files. TAP output.
+set -u
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+policyd="$top_builddir/policy/outguard-policyd"
+report="$top_builddir/policy/outguard-queue-report"
+dir="$top_srcdir/tests/golden/policy"
+export OG_FAKE_NOW=1795000000
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cat >"$tmp/outguard.conf" <<CONF
+store = sqlite:$tmp/outguard.db
+provider_domains = file:$top_srcdir/contrib/providers
+myhostname = mta.example.net
+CONF
+
+n=0
+fail=0
+check() { # name, command output file
+	n=$((n + 1))
+	if [ "${OG_GOLDEN_UPDATE:-0}" = 1 ]; then
+		cp "$2" "$dir/$1.out"
+	fi
+	if diff -u "$dir/$1.out" "$2" >"$tmp/diff" 2>&1; then
+		echo "ok $n - $1"
+	else
+		echo "not ok $n - $1"
+		sed 's/^/# /' "$tmp/diff"
+		fail=1
+	fi
+}
+
+# The holds, through the CLI (no Postfix queue here: --no-queue)
+grep -v '^#' "$dir/holds.txt" | while read -r identity scope reason; do
+	"$report" -c "$tmp/outguard.conf" hold "$identity" --scope "$scope" \
+	    --reason "$reason" --no-queue
+done 2>&1 | sed "s#$tmp#TMP#g" >"$tmp/hold.out"
+check holds "$tmp/hold.out"
+
+for in in "$dir"/*.in; do
+	name=$(basename "$in" .in)
+	{
+		"$policyd" -c "$tmp/outguard.conf" -t <"$in" 2>/dev/null
+		echo "exit $?"
+	} >"$tmp/out"
+	check "$name" "$tmp/out"
+done
+
+# -t records nothing: the store has no message rows
+rows=$(python3 - "$tmp/outguard.db" <<'PY'
+import sqlite3, sys
+print(sqlite3.connect(sys.argv[1]).execute("select count(*) from messages").fetchone()[0])
+PY
+)
+n=$((n + 1))
+if [ "$rows" = 0 ]; then
+	echo "ok $n - -t recorded no message rows"
+else
+	echo "not ok $n - -t recorded $rows message rows"
+	fail=1
+fi
+echo "1..$n"
+exit $fail
