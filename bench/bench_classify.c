@@ -89,8 +89,8 @@ main(int argc, char **argv)
 
 	if (argc < 3 || argc > 4 ||
 	    (argc == 4 && og_parse_uint(argv[3], 1, 1000, &rounds) < 0)) {
-		(void)fprintf(stderr,
-		    "usage: bench_classify RULES FILE [ROUNDS]\n");
+		(void)fprintf(
+		    stderr, "usage: bench_classify RULES FILE [ROUNDS]\n");
 		return EX_USAGE;
 	}
 	og_strbuf_init(&err, 0);
@@ -124,8 +124,8 @@ main(int argc, char **argv)
 		}
 	}
 	secs = now() - t0;
-	(void)printf("rules: %s (%zu rules)\n", argv[1],
-	    og_classifier_rules(cl));
+	(void)printf(
+	    "rules: %s (%zu rules)\n", argv[1], og_classifier_rules(cl));
 	(void)printf("lines: %lu in %.3f s: %.0f lines/s\n", lines, secs,
 	    secs > 0 ? (double)lines / secs : 0.0);
 	(void)printf("classes:");

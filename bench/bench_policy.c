@@ -995,14 +995,15 @@ report(const struct bench *b, const struct stats *s, double secs)
 	             "rps=%.0f p50_us=%.1f p90_us=%.1f p99_us=%.1f "
 	             "max_us=%.1f dunno=%llu hold=%llu hold_due=%llu "
 	             "eom=%llu eom_sent=%llu errors=%llu target_rps=%llu "
-	             "late=%llu\n",
+	             "late=%llu cpu_s=%.2f\n",
 	    b->conc, (unsigned long long)s->requests, secs,
 	    secs > 0 ? (double)s->requests / secs : 0.0, us(hist_pct(h, 0.50)),
 	    us(hist_pct(h, 0.90)), us(hist_pct(h, 0.99)), us(h->max),
 	    (unsigned long long)s->dunno, (unsigned long long)s->hold,
 	    (unsigned long long)s->hold_due, (unsigned long long)s->eom,
 	    (unsigned long long)s->eom_sent, (unsigned long long)errors,
-	    (unsigned long long)b->rate, (unsigned long long)s->late);
+	    (unsigned long long)b->rate, (unsigned long long)s->late,
+	    tv_s(&ru.ru_utime) + tv_s(&ru.ru_stime));
 	return errors;
 }
 

@@ -12,10 +12,18 @@
 # transaction with 10,000 holds (sasl:held0000 .. sasl:held9999, scope
 # all) and 1,000,000 messages rows of the last six days, starts the
 # daemon in the foreground on a unix socket, and runs bench_policy for
-# SECONDS (default 10) at each concurrency of BENCH_CONCURRENCY (default
-# "1 8 32"), with 3% of the messages from held logins. It prints the
-# machine, each command, each result and the daemon's CPU time per
-# thread, stops the daemon (SIGTERM: it flushes its store queue), and
+# SECONDS (default 10) for each entry of BENCH_CONCURRENCY (default
+# "1 8 32 32@30000"), with 3% of the messages from held logins. An entry
+# C runs C connections as fast as the daemon answers (its peak rate);
+# C@RATE runs C connections that start RATE requests per second in all
+# (bench_policy -r): the latency at the issue's target rate. It prints
+# the machine and how busy it was before (other processes skew the
+# figures on a small machine), each command, each result and where the
+# CPU went (daemon threads, generator, other processes). After each run
+# it waits (at most 300 s) until the daemon's store thread has written
+# its queue, so that a backlog does not spill into the next run, and
+# reports how many of the run's END-OF-MESSAGE requests have no row.
+# Last it stops the daemon (SIGTERM: it flushes its store queue) and
 # checks that the messages table grew by exactly the number of
 # END-OF-MESSAGE requests answered. As root the daemon runs as nobody.
 # Exit: 0 when every answer was right and no row is missing; 1 when not;
@@ -24,7 +32,7 @@ set -eu
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
 builddir=${1:-./_build}
 secs=${2:-10}
-concs=${BENCH_CONCURRENCY:-1 8 32}
+concs=${BENCH_CONCURRENCY:-1 8 32 32@30000}
 holds=10000
 msgs=1000000
 policyd="$builddir/policy/outguard-policyd"
@@ -92,9 +100,31 @@ print(sqlite3.connect(sys.argv[1]).execute(
     "SELECT count(*) FROM messages").fetchone()[0])' "$db"
 }
 
+# settle - wait until the store thread has written its queue: the row
+# count stands still for a second (it flushes every 100 ms); at most
+# 300 s. Prints the seconds waited.
+settle() {
+	local prev cur waited=0
+	prev=$(count)
+	while [ "$waited" -lt 300 ]; do
+		sleep 1
+		waited=$((waited + 1))
+		cur=$(count)
+		[ "$cur" = "$prev" ] && break
+		prev=$cur
+	done
+	echo "$waited"
+}
+
 # cpu_ticks - "utime+stime" of the daemon, or of one of its threads
 cpu_ticks() {
 	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "$1" 2>/dev/null || echo 0
+}
+
+# machine_ticks - "busy total" clock ticks of all CPUs since boot
+machine_ticks() {
+	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9,
+	    $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat
 }
 
 # threads - "tid ticks" for each of the daemon's threads
@@ -106,7 +136,8 @@ threads() {
 }
 
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(uname -sr), $(awk '/^MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo)"
-if grep -q -- '-fsanitize' "$builddir/Makefile" 2>/dev/null; then
+if sed -n 's/^OG_CFLAGS = //p' "$builddir/Makefile" 2>/dev/null |
+	grep -q -- '-fsanitize'; then
 	echo "warning: $builddir is a sanitizer build: the figures are not representative"
 fi
 echo "build: $builddir ($(sed -n 's/^CFLAGS = //p' "$builddir/Makefile" 2>/dev/null | head -n 1))"
@@ -190,16 +221,36 @@ field() {
 }
 
 hz=$(getconf CLK_TCK)
+ncpu=$(nproc)
+m0=$(machine_ticks)
+sleep 2
+m1=$(machine_ticks)
+other=$(echo "$m0 $m1" | awk -v n="$ncpu" '{ printf "%.0f", 100 * n * ($3 - $1) / ($4 - $2) }')
+echo "machine load before the runs: ${other}% of one core busy with other processes"
+if [ "$other" -gt 20 ]; then
+	echo "warning: the machine is not idle: the figures will be low and noisy"
+fi
 eom=0
 eom_sent=0
 errors=0
 table=""
-for c in $concs; do
+for run in $concs; do
+	case $run in
+	*@*) c=${run%@*} rate=${run#*@} ;;
+	*) c=$run rate= ;;
+	esac
+	case $c$rate in
+	'' | *[!0-9]*) die "BENCH_CONCURRENCY: expected C or C@RATE, got $run" ;;
+	esac
 	cmd=("$bench" -s "$sock" -c "$c" -d "$secs" -H "$held" -S "$c")
+	[ -n "$rate" ] && cmd+=(-r "$rate")
 	echo
 	echo "command: ${cmd[*]}"
+	rows0=$(count)
 	threads >"$tmp/cpu.before"
+	m0=$(machine_ticks)
 	out=$(timeout $((secs + 120)) "${cmd[@]}") || true
+	m1=$(machine_ticks)
 	threads >"$tmp/cpu.after"
 	echo "$out" | grep -v '^RESULT '
 	res=$(echo "$out" | sed -n 's/^RESULT //p')
@@ -208,17 +259,29 @@ for c in $concs; do
 		errors=$((errors + 1))
 		continue
 	fi
-	secs_run=$(field seconds)
-	awk -v hz="$hz" -v s="$secs_run" 'NR == FNR { b[$1] = $2; next }
-	    { printf "daemon cpu    thread %s: %.0f%% of one core\n", $1,
-	      100 * ($2 - b[$1]) / hz / s }' "$tmp/cpu.before" "$tmp/cpu.after"
+	awk -v hz="$hz" -v s="$(field seconds)" -v main="$pid" \
+	    -v gen="$(field cpu_s)" -v m="$m0 $m1" -v n="$ncpu" '
+	    NR == FNR { b[$1] = $2; next }
+	    { d = ($2 - b[$1]) / hz / s; all += d
+	      printf "daemon cpu    thread %s (%s): %.2f cores\n", $1,
+	          $1 == main ? "event loop" : "store", d }
+	    END { split(m, t, " "); busy = n * (t[3] - t[1]) / (t[4] - t[2])
+	      printf "machine cpu   %.2f of %d cores busy: daemon %.2f, " \
+	          "generator %.2f, other processes %.2f\n", busy, n, all,
+	          gen / s, busy - all - gen / s }' \
+	    "$tmp/cpu.before" "$tmp/cpu.after"
+	waited=$(settle)
+	grew=$(($(count) - rows0))
+	echo "store         +$grew rows for $(field eom) END-OF-MESSAGE answered" \
+		"($(($(field eom) - grew)) missing); queue drained within" \
+		"${waited} s after the run"
 	eom=$((eom + $(field eom)))
 	eom_sent=$((eom_sent + $(field eom_sent)))
 	errors=$((errors + $(field errors)))
-	table="$table$(printf '| %s | %s | %s | %s | %s | %s | %s | %s |' "$c" \
-		"$(field rps)" "$(field p50_us)" "$(field p90_us)" \
-		"$(field p99_us)" "$(field max_us)" "$(field hold)/$(field dunno)" \
-		"$(field errors)")
+	table="$table$(printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |' \
+		"$c" "${rate:--}" "$(field rps)" "$(field p50_us)" \
+		"$(field p90_us)" "$(field p99_us)" "$(field max_us)" \
+		"$(field hold)/$(field dunno)" "$(field late)" "$(field errors)")
 "
 done
 
@@ -247,8 +310,8 @@ echo "messages rows: $before before, $after after: grew by $grew;" \
 [ "$grew" -eq "$eom" ] || errors=$((errors + 1))
 
 echo
-echo "| concurrency | requests/s | p50 us | p90 us | p99 us | max us | HOLD/DUNNO | errors |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| concurrency | rate asked | requests/s | p50 us | p90 us | p99 us | max us | HOLD/DUNNO | late | errors |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 printf '%s' "$table"
 if [ "$errors" -gt 0 ]; then
 	echo "FAILED: $errors errors or missing rows"

@@ -6,8 +6,7 @@
  *	Patterns are compiled once with PCRE2 (JIT when available); named
  *	groups must be field names and fill those fields. Every match runs
  *	with one shared, read-only match context whose limits stop a
- *	pathological pattern: a match that hits them counts as "no match"
- *	and makes its condition false, whether ~ or !~.
+ *	pathological pattern: a match that hits them counts as no match.
  *	Speed comes from cheap steps before any regex runs: a rule whose
  *	fields are all set already is skipped (bit masks); equality
  *	conditions run before patterns; and each pattern on the text
@@ -40,8 +39,8 @@
 #define RULES_FILE_MAX (4 * 1024 * 1024)
 #define RULES_MAX 10000
 #define CONDS_MAX 16 /* per rule */
-#define SETS_MAX 16  /* per rule */
-#define CAPS_MAX 32  /* named groups per pattern */
+#define SETS_MAX 16 /* per rule */
+#define CAPS_MAX 32 /* named groups per pattern */
 #define VALUES_MAX 64
 #define ERRORS_MAX 50
 #define FIELD_TEXT OG_RF_NFIELDS /* the input itself, for conditions */
@@ -57,11 +56,12 @@
 
 /* Literal prefilter limits (analyze(), prefilter_build()) */
 #define LIT_EXACT_MAX 16 /* strings in an exact set */
-#define LIT_REQ_MAX 64	 /* strings in a required set */
-#define LIT_LEN_MAX 64	 /* bytes in one literal */
+#define LIT_REQ_MAX 64 /* strings in a required set */
+#define LIT_LEN_MAX 64 /* bytes in one literal */
 #define LIT_DEPTH_MAX 64 /* group nesting the analysis follows */
-#define PREFILTER_MAX 8192	 /* patterns with a prefilter */
+#define PREFILTER_MAX 8192 /* patterns with a prefilter */
 #define PREFILTER_STATES_MAX 65535
+#define PREFILTER_LIT_LEN 32 /* a literal's prefix is as good a filter */
 #define PREFILTER_NONE UINT16_MAX
 
 enum op { OP_MATCH, OP_NOMATCH, OP_EQ, OP_NE };
@@ -100,19 +100,21 @@ struct rule {
 /*
  * The prefilter: one Aho-Corasick automaton over every pattern's
  * literals, as a full DFA on byte classes (bytes in no literal share
- * class 0, upper and lower case share a class). A state's own outputs
- * are the prefilter bits out_bit[out_start[s] .. out_start[s + 1]];
- * out_next[s] is the nearest state on its failure chain with outputs of
- * its own, first_out[s] the first state to report (s or out_next[s]).
+ * class 0, upper and lower case share a class), on the first
+ * PREFILTER_LIT_LEN bytes of each literal (a match contains those too),
+ * which keeps the table small. A state's row in delta starts at
+ * state << shift; states are numbered so that those that
+ * report something come last (from first_out on), and the hot loop
+ * needs one compare per byte. out_bit[out_start[o] .. out_start[o + 1]]
+ * are the prefilter bits output state first_out + o reports, its whole
+ * failure chain included.
  */
 struct prefilter {
 	unsigned char cls[256];
-	unsigned ncls;
-	unsigned nstates;
-	uint16_t *delta; /* nstates * ncls */
-	uint16_t *first_out;
-	uint16_t *out_next;
-	uint32_t *out_start; /* nstates + 1 */
+	unsigned ncls, shift;
+	unsigned nstates, first_out;
+	uint16_t *delta;
+	uint32_t *out_start;
 	uint16_t *out_bit;
 	unsigned nbits;
 };
@@ -126,9 +128,21 @@ struct og_classifier {
 };
 
 static const char *const field_names[OG_RF_NFIELDS + 1] = {
-	"provider", "class", "smtp_code", "enhanced_code", "provider_code",
-	"remedy", "ip", "mx_host", "mx_ip", "server_tag", "server_time",
-	"spf", "dkim", "dmarc", "text",
+	"provider",
+	"class",
+	"smtp_code",
+	"enhanced_code",
+	"provider_code",
+	"remedy",
+	"ip",
+	"mx_host",
+	"mx_ip",
+	"server_tag",
+	"server_time",
+	"spf",
+	"dkim",
+	"dmarc",
+	"text",
 };
 
 /* The vocabularies that code downstream acts on are closed. */
@@ -189,8 +203,8 @@ word_len(const char *p, const char *end)
 {
 	const char *q = p;
 
-	while (q < end && (isalnum((unsigned char)*q) || *q == '_' ||
-			      *q == '-' || *q == '.'))
+	while (q < end &&
+	    (isalnum((unsigned char)*q) || *q == '_' || *q == '-' || *q == '.'))
 		q++;
 	return (size_t)(q - p);
 }
@@ -659,14 +673,16 @@ analyze_alt(struct an *a, struct node *out)
 			*out = b;
 			first = 0;
 		} else {
-			if (out->is_exact && (!b.is_exact ||
-			    lits_merge(&out->exact, &b.exact,
-				LIT_EXACT_MAX) < 0)) {
+			if (out->is_exact &&
+			    (!b.is_exact ||
+			        lits_merge(&out->exact, &b.exact,
+			            LIT_EXACT_MAX) < 0)) {
 				lits_clear(&out->exact);
 				out->is_exact = 0;
 			}
-			if (req_ok && (lits_score(&b.req) == 0 ||
-			    lits_merge(&out->req, &b.req, LIT_REQ_MAX) < 0))
+			if (req_ok &&
+			    (lits_score(&b.req) == 0 ||
+			        lits_merge(&out->req, &b.req, LIT_REQ_MAX) < 0))
 				req_ok = 0;
 			node_clear(&b);
 		}
@@ -716,9 +732,9 @@ struct pf_build {
 	struct {
 		uint16_t bit;
 		int32_t next;
-	} *outs;	/* own outputs as lists: out_head[s] -> outs[] */
+	} * outs; /* own outputs as lists: out_head[s] -> outs[] */
 	int32_t *out_head;
-	size_t nouts;
+	size_t nouts, outs_size;
 };
 
 static int32_t
@@ -728,10 +744,10 @@ pf_new_state(struct pf_build *b, unsigned ncls)
 
 	if (b->nstates == b->size) {
 		b->size = b->size ? b->size * 2 : 64;
-		b->go = og_reallocarray(b->go, (size_t)b->size * ncls,
-		    sizeof(*b->go));
-		b->out_head = og_reallocarray(b->out_head, b->size,
-		    sizeof(*b->out_head));
+		b->go = og_reallocarray(
+		    b->go, (size_t)b->size * ncls, sizeof(*b->go));
+		b->out_head =
+		    og_reallocarray(b->out_head, b->size, sizeof(*b->out_head));
 	}
 	for (i = 0; i < ncls; i++)
 		b->go[(size_t)b->nstates * ncls + i] = -1;
@@ -739,28 +755,34 @@ pf_new_state(struct pf_build *b, unsigned ncls)
 	return (int32_t)b->nstates++;
 }
 
-/* pf_insert - one literal of prefilter bit "bit" into the trie */
+/* pf_insert - a literal's prefix, for prefilter bit "bit", into the trie */
 static void
-pf_insert(struct pf_build *b, const struct prefilter *pf, const char *s,
+pf_insert(struct pf_build *b, const struct prefilter *pf, const char *lit,
     uint16_t bit)
 {
 	int32_t st = 0, h;
+	size_t i;
 
-	for (; *s != '\0'; s++) {
-		size_t k = (size_t)st * pf->ncls + pf->cls[(unsigned char)*s];
+	for (i = 0; i < PREFILTER_LIT_LEN && lit[i] != '\0'; i++) {
+		size_t k =
+		    (size_t)st * pf->ncls + pf->cls[(unsigned char)lit[i]];
 
 		if (b->go[k] < 0) {
 			int32_t t = pf_new_state(b, pf->ncls);
 
-			b->go[(size_t)st * pf->ncls +
-			    pf->cls[(unsigned char)*s]] = t;
+			b->go[k] = t; /* b->go may have moved: k still holds */
 		}
-		st = b->go[(size_t)st * pf->ncls + pf->cls[(unsigned char)*s]];
+		st = b->go[k];
 	}
-	for (h = b->out_head[st]; h >= 0; h = b->outs[h].next)
+	for (h = b->out_head[st]; h >= 0 && b->outs != NULL;
+	     h = b->outs[h].next)
 		if (b->outs[h].bit == bit)
 			return;
-	b->outs = og_reallocarray(b->outs, b->nouts + 1, sizeof(*b->outs));
+	if (b->outs == NULL || b->nouts == b->outs_size) {
+		b->outs_size = b->outs_size ? 2 * b->outs_size : 256;
+		b->outs =
+		    og_reallocarray(b->outs, b->outs_size, sizeof(*b->outs));
+	}
 	b->outs[b->nouts].bit = bit;
 	b->outs[b->nouts].next = b->out_head[st];
 	b->out_head[st] = (int32_t)b->nouts++;
@@ -784,7 +806,7 @@ pf_assign(struct og_classifier *cl)
 			if (c->nlits == 0 || pf->nbits >= PREFILTER_MAX)
 				continue;
 			for (k = 0; k < c->nlits; k++)
-				need += strlen(c->lits[k]);
+				need += strnlen(c->lits[k], PREFILTER_LIT_LEN);
 			if (chars + need >= PREFILTER_STATES_MAX - 1)
 				continue;
 			chars += need;
@@ -805,65 +827,102 @@ pf_assign(struct og_classifier *cl)
 		pf->cls[i] = pf->cls[lower_ascii((unsigned char)i)];
 }
 
-/* pf_finish - failure links, the DFA, flattened outputs */
-static void
-pf_finish(struct prefilter *pf, struct pf_build *b)
+/* pf_links - failure links, the DFA on the trie's numbering, chains */
+static int32_t *
+pf_links(
+    const struct prefilter *pf, const struct pf_build *b, uint16_t *out_next)
 {
+	size_t n = pf->ncls, qh = 0, qt = 0, s, c;
 	uint32_t *queue = og_reallocarray(NULL, b->nstates, sizeof(*queue));
 	uint16_t *fail = og_calloc(b->nstates, sizeof(*fail));
-	size_t qh = 0, qt = 0, n = pf->ncls, s, c;
-	int32_t h;
+	int32_t *delta = og_reallocarray(NULL, b->nstates * n, sizeof(*delta));
 
-	pf->nstates = b->nstates;
-	pf->delta = og_reallocarray(NULL, b->nstates * n, sizeof(*pf->delta));
-	pf->first_out = og_reallocarray(NULL, b->nstates, sizeof(uint16_t));
-	pf->out_next = og_reallocarray(NULL, b->nstates, sizeof(uint16_t));
-	pf->out_start = og_reallocarray(NULL, b->nstates + 1, sizeof(uint32_t));
-	pf->out_bit = og_reallocarray(NULL, b->nouts + 1, sizeof(uint16_t));
-	pf->out_next[0] = PREFILTER_NONE;
+	out_next[0] = PREFILTER_NONE;
 	for (c = 0; c < n; c++) {
 		int32_t t = b->go[c];
 
-		pf->delta[c] = (uint16_t)(t < 0 ? 0 : t);
-		if (t > 0) {
-			fail[t] = 0;
+		delta[c] = t < 0 ? 0 : t;
+		if (t > 0)
 			queue[qt++] = (uint32_t)t;
-		}
 	}
 	while (qh < qt) {
 		s = queue[qh++];
-		pf->out_next[s] = b->out_head[fail[s]] >= 0 ? fail[s]
-		    : pf->out_next[fail[s]];
+		out_next[s] =
+		    b->out_head[fail[s]] >= 0 ? fail[s] : out_next[fail[s]];
 		for (c = 0; c < n; c++) {
 			int32_t t = b->go[s * n + c];
-			uint16_t f = pf->delta[fail[s] * n + c];
 
 			if (t < 0) {
-				pf->delta[s * n + c] = f;
+				delta[s * n + c] = delta[fail[s] * n + c];
 				continue;
 			}
-			pf->delta[s * n + c] = (uint16_t)t;
-			fail[t] = f;
+			delta[s * n + c] = t;
+			fail[t] = (uint16_t)delta[fail[s] * n + c];
 			queue[qt++] = (uint32_t)t;
 		}
 	}
-	pf->out_start[0] = 0;
-	for (s = 0, qt = 0; s < b->nstates; s++) {
-		for (h = b->out_head[s]; h >= 0; h = b->outs[h].next)
-			pf->out_bit[qt++] = b->outs[h].bit;
-		pf->out_start[s + 1] = (uint32_t)qt;
-		pf->first_out[s] = b->out_head[s] >= 0 ? (uint16_t)s
-		    : s == 0 ? PREFILTER_NONE : pf->out_next[s];
-	}
 	og_free(queue);
 	og_free(fail);
+	return delta;
+}
+
+/* pf_finish - renumber (output states last), shift rows, flatten */
+static void
+pf_finish(struct prefilter *pf, struct pf_build *b)
+{
+	uint16_t *out_next =
+	    og_reallocarray(NULL, b->nstates, sizeof(uint16_t));
+	uint32_t *map = og_reallocarray(NULL, b->nstates, sizeof(uint32_t));
+	uint32_t *inv = og_reallocarray(NULL, b->nstates, sizeof(uint32_t));
+	int32_t *delta = pf_links(pf, b, out_next), h;
+	size_t n = pf->ncls, s, c, k = 0, nout = 0, size = 0, stride;
+
+	while ((1u << pf->shift) < pf->ncls)
+		pf->shift++;
+	stride = (size_t)1 << pf->shift;
+	pf->nstates = b->nstates;
+	for (s = 0; s < b->nstates; s++)
+		if (b->out_head[s] < 0 && out_next[s] == PREFILTER_NONE)
+			map[s] = (uint32_t)k++;
+	pf->first_out = (unsigned)k;
+	for (s = 0; s < b->nstates; s++)
+		if (b->out_head[s] >= 0 || out_next[s] != PREFILTER_NONE)
+			map[s] = (uint32_t)k++;
+	pf->delta = og_calloc(b->nstates * stride, sizeof(*pf->delta));
+	for (s = 0; s < b->nstates; s++)
+		for (c = 0; c < n; c++)
+			pf->delta[(size_t)map[s] * stride + c] =
+			    (uint16_t)map[delta[s * n + c]];
+	pf->out_start = og_reallocarray(
+	    NULL, b->nstates - pf->first_out + 1, sizeof(uint32_t));
+	for (s = 0; s < b->nstates; s++)
+		inv[map[s]] = (uint32_t)s;
+	pf->out_bit = NULL;
+	for (k = pf->first_out; k < b->nstates; k++) {
+		pf->out_start[k - pf->first_out] = (uint32_t)nout;
+		for (s = inv[k]; s != PREFILTER_NONE; s = out_next[s])
+			for (h = b->out_head[s]; h >= 0; h = b->outs[h].next) {
+				if (nout == size) {
+					size = size ? 2 * size : 256;
+					pf->out_bit =
+					    og_reallocarray(pf->out_bit, size,
+					        sizeof(uint16_t));
+				}
+				pf->out_bit[nout++] = b->outs[h].bit;
+			}
+	}
+	pf->out_start[b->nstates - pf->first_out] = (uint32_t)nout;
+	og_free(delta);
+	og_free(out_next);
+	og_free(map);
+	og_free(inv);
 }
 
 /* prefilter_build - after loading: the automaton for every literal */
 static void
 prefilter_build(struct og_classifier *cl)
 {
-	struct pf_build b = { NULL, 0, 0, NULL, NULL, 0 };
+	struct pf_build b = { NULL, 0, 0, NULL, NULL, 0, 0 };
 	size_t i, j, k;
 
 	pf_assign(cl);
@@ -891,31 +950,28 @@ static void
 prefilter_free(struct prefilter *pf)
 {
 	og_free(pf->delta);
-	og_free(pf->first_out);
-	og_free(pf->out_next);
 	og_free(pf->out_start);
 	og_free(pf->out_bit);
 }
 
 /* prefilter_run - set the bit of every pattern whose literal is in text */
 static void
-prefilter_run(const struct prefilter *pf, const char *text, size_t len,
-    uint64_t *hits)
+prefilter_run(
+    const struct prefilter *pf, const char *text, size_t len, uint64_t *hits)
 {
 	const uint16_t *delta = pf->delta;
 	const unsigned char *cls = pf->cls;
-	size_t n = pf->ncls, i;
+	const unsigned shift = pf->shift, thr = pf->first_out;
+	size_t i;
 	unsigned s = 0;
 
 	memset(hits, 0, ((pf->nbits + 63) / 64) * sizeof(*hits));
 	for (i = 0; i < len; i++) {
-		unsigned t;
+		s = delta[(s << shift) + cls[(unsigned char)text[i]]];
+		if (s >= thr) {
+			uint32_t o = s - thr, k;
 
-		s = delta[s * n + cls[(unsigned char)text[i]]];
-		for (t = pf->first_out[s]; t != PREFILTER_NONE; t = pf->out_next[t]) {
-			uint32_t k;
-
-			for (k = pf->out_start[t]; k < pf->out_start[t + 1];
+			for (k = pf->out_start[o]; k < pf->out_start[o + 1];
 			     k++)
 				hits[pf->out_bit[k] / 64] |= (uint64_t)1
 				    << (pf->out_bit[k] % 64);
@@ -924,8 +980,8 @@ prefilter_run(const struct prefilter *pf, const char *text, size_t len,
 }
 
 static int
-compile_pattern(struct parser *ps, struct cond *c, const char *re,
-    size_t len, const char *flags, size_t flen)
+compile_pattern(struct parser *ps, struct cond *c, const char *re, size_t len,
+    const char *flags, size_t flen)
 {
 	uint32_t opts = PCRE2_CASELESS | PCRE2_DUPNAMES;
 	PCRE2_UCHAR msg[256];
@@ -1009,8 +1065,8 @@ valid_value(struct parser *ps, int field, const char *v, size_t len)
 			if (strlen(vocab[i]) == len &&
 			    memcmp(vocab[i], v, len) == 0)
 				return 0;
-		perr(ps, "unknown %s \"%.*s\"", field_names[field], (int)len,
-		    v);
+		perr(
+		    ps, "unknown %s \"%.*s\"", field_names[field], (int)len, v);
 		return -1;
 	}
 	if (field == OG_RF_PROVIDER) {
@@ -1025,8 +1081,7 @@ valid_value(struct parser *ps, int field, const char *v, size_t len)
 }
 
 static int
-parse_values(struct parser *ps, struct cond *c, const char *p,
-    const char *end)
+parse_values(struct parser *ps, struct cond *c, const char *p, const char *end)
 {
 	while (p < end) {
 		const char *bar = memchr(p, '|', (size_t)(end - p));
@@ -1043,8 +1098,8 @@ parse_values(struct parser *ps, struct cond *c, const char *p,
 			perr(ps, "more than %d values", VALUES_MAX);
 			return -1;
 		}
-		c->values = og_reallocarray(c->values, c->nvalues + 1,
-		    sizeof(char *));
+		c->values =
+		    og_reallocarray(c->values, c->nvalues + 1, sizeof(char *));
 		c->values[c->nvalues++] = og_strndup(vs, (size_t)(ve - vs));
 		p = bar ? bar + 1 : end;
 	}
@@ -1201,8 +1256,8 @@ finish_rule(struct parser *ps, struct og_classifier *cl)
 		for (j = 0; j < r->conds[i].ncaps; j++)
 			r->fills |= 1u << r->conds[i].caps[j].field;
 		if (r->conds[i].re != NULL) {
-			(void)pcre2_pattern_info(r->conds[i].re,
-			    PCRE2_INFO_CAPTURECOUNT, &cap);
+			(void)pcre2_pattern_info(
+			    r->conds[i].re, PCRE2_INFO_CAPTURECOUNT, &cap);
 			if (cap + 1 > cl->max_ovec)
 				cl->max_ovec = cap + 1;
 		}
@@ -1233,8 +1288,9 @@ one_line(struct parser *ps, struct og_classifier *cl, const char *p,
 		skip_ws(&p, end);
 		nl = word_len(p, end);
 		if (nl == 0 || p + nl != end) {
-			perr(ps, "expected \"rule NAME\" (NAME of "
-				 "[A-Za-z0-9_.-])");
+			perr(ps,
+			    "expected \"rule NAME\" (NAME of "
+			    "[A-Za-z0-9_.-])");
 			*in_rule = 0;
 			return;
 		}
@@ -1251,10 +1307,10 @@ one_line(struct parser *ps, struct og_classifier *cl, const char *p,
 			return;
 		}
 		if (cl->nrules == cl->rules_size) {
-			cl->rules_size = cl->rules_size ? cl->rules_size * 2
-							: 64;
-			cl->rules = og_reallocarray(cl->rules, cl->rules_size,
-			    sizeof(*cl->rules));
+			cl->rules_size =
+			    cl->rules_size ? cl->rules_size * 2 : 64;
+			cl->rules = og_reallocarray(
+			    cl->rules, cl->rules_size, sizeof(*cl->rules));
 		}
 		r = &cl->rules[cl->nrules++];
 		memset(r, 0, sizeof(*r));
@@ -1283,8 +1339,8 @@ one_line(struct parser *ps, struct og_classifier *cl, const char *p,
 }
 
 struct og_classifier *
-og_classifier_parse(const char *name, const char *text, size_t len,
-    struct og_strbuf *err)
+og_classifier_parse(
+    const char *name, const char *text, size_t len, struct og_strbuf *err)
 {
 	struct og_classifier *cl = og_calloc(1, sizeof(*cl));
 	struct parser ps = { name, err, 0, 0 };
@@ -1336,21 +1392,20 @@ og_classifier_load(const char *path, struct og_strbuf *err)
 	size_t n;
 
 	if ((fp = fopen(path, "re")) == NULL) {
-		(void)og_strbuf_addf(err, "%s: cannot open: %s\n", path,
-		    strerror(errno));
+		(void)og_strbuf_addf(
+		    err, "%s: cannot open: %s\n", path, strerror(errno));
 		return NULL;
 	}
 	og_strbuf_init(&text, RULES_FILE_MAX);
 	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
 		if (og_strbuf_addn(&text, chunk, n) < 0) {
-			(void)og_strbuf_addf(err,
-			    "%s: larger than %d bytes\n", path,
-			    RULES_FILE_MAX);
+			(void)og_strbuf_addf(err, "%s: larger than %d bytes\n",
+			    path, RULES_FILE_MAX);
 			goto out;
 		}
 	if (ferror(fp)) {
-		(void)og_strbuf_addf(err, "%s: read error: %s\n", path,
-		    strerror(errno));
+		(void)og_strbuf_addf(
+		    err, "%s: read error: %s\n", path, strerror(errno));
 		goto out;
 	}
 	cl = og_classifier_parse(path, og_strbuf_str(&text), text.len, err);
@@ -1497,13 +1552,13 @@ eval_values(const struct cond *c, const char *v)
 
 /*
  * eval_re - run one pattern; on a match, note its named groups. A match
- * that fails for any other reason than "no match" (a limit of the match
- * context) makes the condition false, for ~ and !~ alike.
+ * that gives up (a limit of the match context) counts as no match, as
+ * the prefilter's "cannot match" does: both ways, ~ and !~ agree.
  */
 static int
 eval_re(const struct og_classifier *cl, const struct cond *c,
-    struct og_reply *r, const char *subj, size_t slen,
-    struct pending *pend, size_t *npend)
+    struct og_reply *r, const char *subj, size_t slen, struct pending *pend,
+    size_t *npend)
 {
 	pcre2_match_data *md = r->match;
 	PCRE2_SIZE *ov;
@@ -1513,9 +1568,9 @@ eval_re(const struct og_classifier *cl, const struct cond *c,
 	if (subj == NULL)
 		return c->op == OP_NOMATCH;
 	rc = pcre2_match(c->re, (PCRE2_SPTR)subj, slen, 0, 0, md, cl->mctx);
-	if (rc == PCRE2_ERROR_NOMATCH)
+	if (rc < 0)
 		return c->op == OP_NOMATCH;
-	if (rc < 0 || c->op == OP_NOMATCH)
+	if (c->op == OP_NOMATCH)
 		return 0;
 	ov = pcre2_get_ovector_pointer(md);
 	for (i = 0; i < c->ncaps && *npend < CAPS_MAX * 2; i++) {
@@ -1549,8 +1604,7 @@ absent(const struct cond *c, const uint64_t *hits)
  */
 static int
 eval_rule(const struct og_classifier *cl, const struct rule *ru,
-    struct og_reply *r, const char *text, size_t len,
-    const uint64_t *hits)
+    struct og_reply *r, const char *text, size_t len, const uint64_t *hits)
 {
 	struct pending pend[CAPS_MAX * 2];
 	size_t npend = 0, i;
@@ -1571,8 +1625,8 @@ eval_rule(const struct og_classifier *cl, const struct rule *ru,
 			continue; /* done above; an absent !~ holds */
 		subj = c->field == FIELD_TEXT ? text : r->v[c->field];
 		if (!eval_re(cl, c, r, subj,
-			subj == text ? len : (subj ? strlen(subj) : 0), pend,
-			&npend))
+		        subj == text ? len : (subj ? strlen(subj) : 0), pend,
+		        &npend))
 			return 0;
 	}
 	for (i = 0; i < npend; i++)
@@ -1617,14 +1671,68 @@ unqmail(char *out, const char *text, size_t len)
 	}
 }
 
+static int
+hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (unsigned char)(c | 0x20);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/*
+ * unjson - ESP events are JSON, and JSON encoders escape characters a
+ * reply is full of: PHP writes "https:\/\/aka.ms\/postmaster", .NET and
+ * Go write "weren\u0027t" and "\u003cbob@example.org\u003e". "\/" and
+ * "\u00XX" for printable ASCII other than the quote and the backslash
+ * are read as the character they stand for; everything else stays.
+ */
+static size_t
+unjson(char *s, size_t len)
+{
+	size_t i, n;
+
+	if (memchr(s, '\\', len) == NULL)
+		return len;
+	for (i = n = 0; i < len; i++) {
+		int hi, lo, c;
+
+		if (s[i] == '\\' && i + 1 < len && s[i + 1] == '\\') {
+			s[n++] = s[i++]; /* an escaped backslash stays */
+			s[n++] = s[i];
+		} else if (s[i] == '\\' && i + 1 < len && s[i + 1] == '/') {
+			s[n++] = '/';
+			i++;
+		} else if (s[i] == '\\' && i + 5 < len && s[i + 1] == 'u' &&
+		    s[i + 2] == '0' && s[i + 3] == '0' &&
+		    (hi = hexval((unsigned char)s[i + 4])) >= 0 &&
+		    (lo = hexval((unsigned char)s[i + 5])) >= 0 &&
+		    (c = hi * 16 + lo) >= 0x20 && c < 0x7f && c != '"' &&
+		    c != '\\') {
+			s[n++] = (char)c;
+			i += 5;
+		} else
+			s[n++] = s[i];
+	}
+	return n;
+}
+
 /* squeeze - runs of white space become one space, none at the ends */
 static size_t
 squeeze(char *s, size_t len)
 {
-	size_t i, n = 0;
+	size_t i = 0, n;
 
-	for (i = 0; i < len; i++) {
-		if (!is_space((unsigned char)s[i]))
+	/* the common case: single spaces between words, nothing to do */
+	while (i < len &&
+	    ((unsigned char)s[i] > ' ' ||
+	        (s[i] == ' ' && i > 0 && i + 1 < len &&
+	            (unsigned char)s[i + 1] > ' ')))
+		i++;
+	if (i == len)
+		return len;
+	for (n = i; i < len; i++) {
+		if ((unsigned char)s[i] > ' ' || !is_space((unsigned char)s[i]))
 			s[n++] = s[i];
 		else if (n > 0 && s[n - 1] != ' ')
 			s[n++] = ' ';
@@ -1641,8 +1749,7 @@ code_at(const char *s, size_t len, size_t i)
 	return i + 4 <= len && s[i] >= '2' && s[i] <= '5' &&
 	    isdigit((unsigned char)s[i + 1]) &&
 	    isdigit((unsigned char)s[i + 2]) &&
-	    (i == 0 ||
-		(!isalnum((unsigned char)s[i - 1]) && s[i - 1] != '.'));
+	    (i == 0 || (!isalnum((unsigned char)s[i - 1]) && s[i - 1] != '.'));
 }
 
 /* enhanced_len - length of an enhanced code "5.7.1" at s[i], or 0 */
@@ -1658,8 +1765,8 @@ enhanced_len(const char *s, size_t len, size_t i)
 		if (j >= len || s[j] != '.')
 			return 0;
 		j++;
-		for (digits = 0; j < len && isdigit((unsigned char)s[j]) &&
-		     digits < 3;
+		for (digits = 0;
+		     j < len && isdigit((unsigned char)s[j]) && digits < 3;
 		     digits++)
 			j++;
 		if (digits == 0)
@@ -1681,13 +1788,19 @@ enhanced_len(const char *s, size_t len, size_t i)
 static size_t
 unfold(char *s, size_t len)
 {
+	const char *dash = s;
 	size_t i, j, n, elen, mark;
 
-	for (i = 0; i + 4 <= len; i++)
-		if (code_at(s, len, i) && s[i + 3] == '-')
+	for (;;) {
+		dash = memchr(dash, '-', len - (size_t)(dash - s));
+		if (dash == NULL)
+			return len;
+		i = (size_t)(dash - s);
+		if (i >= 3 && code_at(s, len, i - 3))
 			break;
-	if (i + 4 > len)
-		return len;
+		dash++;
+	}
+	i -= 3;
 	elen = enhanced_len(s, len, i + 4);
 	mark = i;
 	for (j = n = i + 4 + elen; j < len; j++) {
@@ -1697,7 +1810,8 @@ unfold(char *s, size_t len)
 		    memcmp(s + j, s + mark, 3) == 0) {
 			if (elen == 0 && s[j + 3] == '-')
 				tok = 4;
-			else if (elen > 0 && (s[j + 3] == '-' || s[j + 3] == ' ') &&
+			else if (elen > 0 &&
+			    (s[j + 3] == '-' || s[j + 3] == ' ') &&
 			    j + 4 + elen <= len &&
 			    memcmp(s + j + 4, s + mark + 4, elen) == 0 &&
 			    (j + 4 + elen == len || s[j + 4 + elen] == ' '))
@@ -1716,12 +1830,14 @@ unfold(char *s, size_t len)
 
 /*
  * normalize - the text the rules see, in r->norm: qmail's underscores
- * undone, white space squeezed, multi-line replies unfolded.
+ * and JSON's escapes undone, white space squeezed, multi-line replies
+ * unfolded.
  */
 static size_t
 normalize(struct og_reply *r, const char *text, size_t len)
 {
 	unqmail(r->norm, text, len);
+	len = unjson(r->norm, len);
 	len = squeeze(r->norm, len);
 	len = unfold(r->norm, len);
 	r->norm[len] = '\0';
@@ -1736,7 +1852,9 @@ og_classify(const struct og_classifier *cl, struct og_reply *r,
 	unsigned have = 0, all = (1u << OG_RF_NFIELDS) - 1;
 	size_t i;
 
-	if (r->owner != cl) {
+	/* a new classifier may sit where a freed one was: check the size */
+	if (r->owner != cl || r->match == NULL ||
+	    pcre2_get_ovector_count(r->match) < cl->max_ovec) {
 		pcre2_match_data_free(r->match);
 		r->match = pcre2_match_data_create(cl->max_ovec, NULL);
 		if (r->match == NULL)
@@ -1747,6 +1865,7 @@ og_classify(const struct og_classifier *cl, struct og_reply *r,
 	r->used = 0;
 	if (len > OG_CLASSIFY_INPUT_MAX)
 		len = OG_CLASSIFY_INPUT_MAX;
+	/* r->lower is not used any more: r->lower_size sizes r->norm */
 	if (r->lower_size < len + 1) {
 		r->norm = og_realloc(r->norm, len + 1);
 		r->lower_size = len + 1;

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <string.h>
 
@@ -97,6 +98,82 @@ valid_listen(const char *v, struct og_strbuf *err)
 	return -1;
 }
 
+static int
+valid_ip_or_net(const char *v, struct og_strbuf *err)
+{
+	unsigned char buf[16];
+	char ip[64];
+	const char *slash = strchr(v, '/');
+	size_t n = slash ? (size_t)(slash - v) : strlen(v);
+	unsigned long long len;
+	int v6;
+
+	if (n == 0 || n >= sizeof(ip))
+		goto bad;
+	memcpy(ip, v, n);
+	ip[n] = '\0';
+	v6 = strchr(ip, ':') != NULL;
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, ip, buf) != 1)
+		goto bad;
+	if (slash != NULL &&
+	    og_parse_uint(slash + 1, 0, v6 ? 128 : 32, &len) < 0)
+		goto bad;
+	return 0;
+bad:
+	(void)og_strbuf_adds(err, "expected an IP address or network/len");
+	return -1;
+}
+
+static int
+valid_provider(const char *v, struct og_strbuf *err)
+{
+	const char *p;
+
+	for (p = v; *p; p++)
+		if (!islower((unsigned char)*p) &&
+		    !isdigit((unsigned char)*p) && *p != '-')
+			break;
+	if (*p != '\0' || p == v || p - v > 64) {
+		(void)og_strbuf_adds(err, "a provider name is [a-z0-9-]");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+valid_command(const char *v, struct og_strbuf *err)
+{
+	if (*v != '/') {
+		(void)og_strbuf_adds(err,
+		    "expected an absolute path, "
+		    "optionally with arguments");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+valid_https(const char *v, struct og_strbuf *err)
+{
+	if (strncmp(v, "https://", 8) != 0 || strlen(v) > 2000) {
+		(void)og_strbuf_adds(err, "expected an https:// URL");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+valid_address(const char *v, struct og_strbuf *err)
+{
+	const char *at = strrchr(v, '@');
+
+	if (at == NULL || at == v || !og_domain_valid(at + 1)) {
+		(void)og_strbuf_adds(err, "expected a mail address");
+		return -1;
+	}
+	return 0;
+}
+
 static const struct og_conf_spec schema[] = {
 	{ "syslog_facility", OG_CONF_STR, "mail", 0, 0, NULL, valid_facility,
 	    "syslog facility of every program" },
@@ -129,6 +206,31 @@ static const struct og_conf_spec schema[] = {
 	    NULL, valid_abspath, "outguard-policyd's pid file" },
 	{ "provider_domains", OG_CONF_TABLE, "", 0, 0, "file", NULL,
 	    "recipient domains of each provider (contrib/providers)" },
+	{ "status_filter_listen", OG_CONF_STR,
+	    "unix:/var/spool/postfix/private/outguard-status", 0, 0, NULL,
+	    valid_listen,
+	    "the socketmap socket of the delivery status filter (empty: "
+	    "none)" },
+	{ "keep_blocked_mail", OG_CONF_LIST, "microsoft-consumer microsoft-365",
+	    0, 100, NULL, valid_provider,
+	    "providers whose block replies keep the mail queued" },
+	{ "egress_ips", OG_CONF_LIST, "", 0, 1000, NULL, valid_ip_or_net,
+	    "the IP addresses (or networks) the mail leaves from" },
+	{ "queue_scan_interval", OG_CONF_DURATION, "60s", 5, 3600, NULL, NULL,
+	    "how often the watcher reads Postfix's queue without a wake-up" },
+	{ "suspect_window", OG_CONF_DURATION, "1h", 300, 7 * 86400, NULL, NULL,
+	    "the time before the first block in which suspects sent" },
+	{ "suspect_threshold", OG_CONF_UINT, "30", 1, 100, NULL, NULL,
+	    "percent of the mail to the blocking provider that makes a "
+	    "suspect" },
+	{ "auto_hold_suspects", OG_CONF_BOOL, "yes", 0, 0, NULL, NULL,
+	    "hold the suspects for all destinations (no: report them)" },
+	{ "notify_command", OG_CONF_STR, "", 0, 0, NULL, valid_command,
+	    "run with the incident as JSON on standard input" },
+	{ "notify_mail_to", OG_CONF_STR, "", 0, 0, NULL, valid_address,
+	    "mail each incident event there through sendmail(1)" },
+	{ "notify_webhook", OG_CONF_STR, "", 0, 0, NULL, valid_https,
+	    "POST each incident event as JSON there" },
 	{ "message_retention", OG_CONF_DURATION, "7d", 3600, 366 * 86400, NULL,
 	    NULL, "how long who-sent-what records are kept" },
 	{ "reply_rules", OG_CONF_STR, OG_SYSCONFDIR "/replies.rules", 0, 0,

@@ -683,3 +683,438 @@ og_store_audit_free(struct og_audit *a, size_t n)
 	}
 	og_free(a);
 }
+
+/*
+ * Message scans. The back end pages through the rows, so cb may use
+ * this handle (another thread's handle is still better for writes).
+ */
+
+int
+og_store_messages_scan(struct og_store *st, const char *host, int64_t since,
+    int64_t until, int (*cb)(const struct og_msgrec *, void *), void *arg)
+{
+	static const char op[] = "scan messages";
+	int stop = 0;
+
+	og_strbuf_reset(&st->err);
+	if (check_str(st, op, "host", host, OG_STORE_FIELD_MAX,
+	        STR_NULL_OK | STR_NONEMPTY) < 0)
+		return OG_ERROR;
+	if (cb == NULL)
+		return bad_arg(st, op, "callback", NULL, "missing");
+	if (since >= until)
+		return 0;
+	if (st->ops->messages_scan(st, host, since, until, cb, arg, &stop) < 0)
+		return fail(st);
+	return stop;
+}
+
+/*
+ * Evidence (schema version 2): block rows and the incidents that group
+ * them. Optional strings given as "" are stored as NULL ("unknown"), so
+ * that the aggregation key and the filters see one spelling of
+ * "unknown"; egress IPs are stored in inet_ntop(3) form, so that one
+ * address is one incident key however the reply wrote it.
+ */
+
+void
+og_store_incident_detail(struct og_strbuf *sb, const char *from,
+    const char *provider, const char *egress_ip)
+{
+	if (from != NULL) {
+		(void)og_strbuf_adds(sb, "from=");
+		og_kv_escape(sb, from, strlen(from));
+		(void)og_strbuf_addc(sb, ' ');
+	}
+	(void)og_strbuf_adds(sb, "provider=");
+	og_kv_escape(sb, provider, strlen(provider));
+	if (egress_ip != NULL) {
+		(void)og_strbuf_adds(sb, " egress_ip=");
+		og_kv_escape(sb, egress_ip, strlen(egress_ip));
+	}
+}
+
+/* valid_state - one of the three incident states */
+static int
+valid_state(const char *s)
+{
+	return s != NULL &&
+	    (strcmp(s, "open") == 0 || strcmp(s, "released") == 0 ||
+	        strcmp(s, "confirmed") == 0);
+}
+
+/*
+ * egress_arg - *out is NULL (unknown) for NULL or "", else ip in
+ * inet_ntop(3) form in buf (INET6_ADDRSTRLEN bytes); -1 if not an IP
+ */
+static int
+egress_arg(struct og_store *st, const char *op, const char *ip, char *buf,
+    const char **out)
+{
+	unsigned char bin[sizeof(struct in6_addr)];
+	int af;
+
+	*out = NULL;
+	if (ip == NULL || *ip == '\0')
+		return 0;
+	if (strnlen(ip, INET6_ADDRSTRLEN) >= INET6_ADDRSTRLEN)
+		return bad_arg(st, op, "egress_ip", ip, "is not an IP address");
+	af = strchr(ip, ':') != NULL ? AF_INET6 : AF_INET;
+	if (inet_pton(af, ip, bin) != 1 ||
+	    inet_ntop(af, bin, buf, INET6_ADDRSTRLEN) == NULL)
+		return bad_arg(st, op, "egress_ip", ip, "is not an IP address");
+	*out = buf;
+	return 0;
+}
+
+/* provider_arg - p a provider name ([a-z0-9-]{1,64}), or NULL if null_ok */
+static int
+provider_arg(struct og_store *st, const char *op, const char *p, int null_ok)
+{
+	if (p == NULL && null_ok)
+		return 0;
+	if (p == NULL)
+		return bad_arg(st, op, "provider", NULL, "missing");
+	if (!valid_provider(p, strnlen(p, 65)))
+		return bad_arg(st, op, "provider", p,
+		    "is not a provider name ([a-z0-9-]{1,64})");
+	return 0;
+}
+
+/* set_null - store NULL in the const char * member at off of obj */
+static void
+set_null(void *obj, size_t off)
+{
+	const char *null = NULL;
+
+	memcpy((char *)obj + off, &null, sizeof(null));
+}
+
+/*
+ * block_check - check b field by field into c, with "" made NULL where
+ * a field is optional and the egress IP put into ip
+ */
+static int
+block_check(struct og_store *st, const char *op, const struct og_block *b,
+    struct og_block *c, char *ip)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+		size_t max;
+		int flags;
+	} fields[] = {
+#define F(f, max, flags) { #f, offsetof(struct og_block, f), (max), (flags) }
+		F(host, OG_STORE_FIELD_MAX, STR_NONEMPTY),
+		F(queue_id, OG_STORE_FIELD_MAX, STR_NULL_OK),
+		F(recipient, OG_STORE_FIELD_MAX, STR_NULL_OK),
+		F(provider, OG_STORE_FIELD_MAX, STR_NULL_OK),
+		F(class_, OG_STORE_FIELD_MAX, STR_NULL_OK),
+		F(smtp_code, OG_STORE_FIELD_MAX, STR_NULL_OK),
+		F(enhanced_code, OG_STORE_FIELD_MAX, STR_NULL_OK),
+		F(provider_code, OG_STORE_FIELD_MAX, STR_NULL_OK),
+		F(remedy, OG_STORE_FIELD_MAX, STR_NULL_OK),
+		F(reply, OG_STORE_TEXT_MAX, 0),
+		F(mx_host, OG_STORE_FIELD_MAX, STR_NULL_OK),
+		F(mx_ip, OG_STORE_FIELD_MAX, STR_NULL_OK),
+		F(egress_ip, OG_STORE_FIELD_MAX, STR_NULL_OK),
+		F(server_tag, OG_STORE_FIELD_MAX, STR_NULL_OK),
+		F(server_time, OG_STORE_FIELD_MAX, STR_NULL_OK),
+		F(identity, OG_IDENTITY_MAX, STR_NULL_OK),
+		F(source, OG_STORE_FIELD_MAX, STR_NONEMPTY),
+#undef F
+	};
+	const char *v;
+	size_t j;
+
+	*c = *b;
+	for (j = 0; j < OG_NELEM(fields); j++) {
+		memcpy(&v, (const char *)b + fields[j].off, sizeof(v));
+		if (check_str(st, op, fields[j].name, v, fields[j].max,
+		        fields[j].flags) < 0)
+			return -1;
+		if (v != NULL && *v == '\0' && (fields[j].flags & STR_NULL_OK))
+			set_null(c, fields[j].off);
+	}
+	if (provider_arg(st, op, c->provider, 1) < 0 ||
+	    egress_arg(st, op, c->egress_ip, ip, &c->egress_ip) < 0)
+		return -1;
+	if (c->identity != NULL && !og_store_identity_valid(c->identity))
+		return bad_arg(st, op, "identity", c->identity, "is not valid");
+	if (b->incident < 0)
+		return bad_arg(st, op, "incident", NULL, "is negative");
+	return 0;
+}
+
+int
+og_store_block_record(
+    struct og_store *st, const struct og_block *b, int64_t now, int64_t *id)
+{
+	static const char op[] = "record block";
+	char ip[INET6_ADDRSTRLEN];
+	struct og_block c;
+	int64_t bid = 0;
+
+	og_strbuf_reset(&st->err);
+	if (b == NULL)
+		return bad_arg(st, op, "block", NULL, "missing");
+	if (block_check(st, op, b, &c, ip) < 0)
+		return OG_ERROR;
+	if (now < 0)
+		return bad_arg(st, op, "time", NULL, "is negative");
+	c.id = 0;
+	c.first_seen = c.last_seen = now;
+	c.count = 1;
+	if (st->ops->block_record(st, &c, now, &bid) < 0)
+		return fail(st);
+	if (id != NULL)
+		*id = bid;
+	return 0;
+}
+
+int
+og_store_blocks(struct og_store *st, const struct og_block_filter *f,
+    struct og_block_owned **out, size_t *n)
+{
+	static const char op[] = "list blocks";
+	struct og_block_filter c;
+	struct og_block_owned *b = NULL;
+	char ip[INET6_ADDRSTRLEN];
+	size_t count = 0;
+
+	og_strbuf_reset(&st->err);
+	if (out == NULL || n == NULL)
+		return bad_arg(st, op, "result", NULL, "missing");
+	memset(&c, 0, sizeof(c));
+	if (f != NULL)
+		c = *f;
+	if (check_str(st, op, "provider", c.provider, OG_STORE_FIELD_MAX,
+	        STR_NULL_OK) < 0 ||
+	    check_str(st, op, "code", c.code, OG_STORE_FIELD_MAX, STR_NULL_OK) <
+	        0 ||
+	    check_str(st, op, "identity", c.identity, OG_IDENTITY_MAX,
+	        STR_NULL_OK) < 0 ||
+	    egress_arg(st, op, c.egress_ip, ip, &c.egress_ip) < 0)
+		return OG_ERROR;
+	/* "" is "any", as NULL is */
+	if (c.provider != NULL && *c.provider == '\0')
+		c.provider = NULL;
+	if (c.code != NULL && *c.code == '\0')
+		c.code = NULL;
+	if (c.identity != NULL && *c.identity == '\0')
+		c.identity = NULL;
+	if (c.incident < 0)
+		return bad_arg(st, op, "incident", NULL, "is negative");
+	if (c.limit > OG_STORE_ROWS_MAX)
+		return bad_arg(
+		    st, op, "limit", NULL, "is over OG_STORE_ROWS_MAX");
+	if (c.limit == 0)
+		c.limit = OG_STORE_ROWS_MAX;
+	if (st->ops->blocks(st, &c, &b, &count) < 0)
+		return fail(st);
+	*out = b;
+	*n = count;
+	return 0;
+}
+
+void
+og_store_blocks_free(struct og_block_owned *b, size_t n)
+{
+	size_t i;
+
+	if (b == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		og_free(b[i].host);
+		og_free(b[i].queue_id);
+		og_free(b[i].recipient);
+		og_free(b[i].provider);
+		og_free(b[i].class_);
+		og_free(b[i].smtp_code);
+		og_free(b[i].enhanced_code);
+		og_free(b[i].provider_code);
+		og_free(b[i].remedy);
+		og_free(b[i].reply);
+		og_free(b[i].mx_host);
+		og_free(b[i].mx_ip);
+		og_free(b[i].egress_ip);
+		og_free(b[i].server_tag);
+		og_free(b[i].server_time);
+		og_free(b[i].identity);
+		og_free(b[i].source);
+	}
+	og_free(b);
+}
+
+int
+og_store_block_max_id(struct og_store *st, int64_t *id)
+{
+	int64_t v = 0;
+
+	og_strbuf_reset(&st->err);
+	if (id == NULL)
+		return bad_arg(st, "block max id", "result", NULL, "missing");
+	if (st->ops->block_max_id(st, &v) < 0)
+		return fail(st);
+	*id = v;
+	return 0;
+}
+
+int
+og_store_block_link(struct og_store *st, int64_t incident, const char *provider,
+    const char *egress_ip)
+{
+	static const char op[] = "link blocks";
+	char ip[INET6_ADDRSTRLEN];
+	const char *egress;
+
+	og_strbuf_reset(&st->err);
+	if (incident <= 0)
+		return bad_arg(st, op, "incident", NULL, "is not positive");
+	if (provider_arg(st, op, provider, 0) < 0 ||
+	    egress_arg(st, op, egress_ip, ip, &egress) < 0)
+		return OG_ERROR;
+	if (st->ops->block_link(st, incident, provider, egress) < 0)
+		return fail(st);
+	return 0;
+}
+
+int
+og_store_incident_open(struct og_store *st, const char *host,
+    const char *provider, const char *egress_ip, int64_t now,
+    struct og_incident *out)
+{
+	static const char op[] = "open incident";
+	char ip[INET6_ADDRSTRLEN];
+	struct og_incident inc;
+	const char *egress;
+	int rc;
+
+	og_strbuf_reset(&st->err);
+	if (check_str(st, op, "host", host, OG_STORE_FIELD_MAX, STR_NONEMPTY) <
+	        0 ||
+	    provider_arg(st, op, provider, 0) < 0 ||
+	    egress_arg(st, op, egress_ip, ip, &egress) < 0)
+		return OG_ERROR;
+	if (now < 0)
+		return bad_arg(st, op, "time", NULL, "is negative");
+	memset(&inc, 0, sizeof(inc));
+	rc = st->ops->incident_open(st, host, provider, egress, now, &inc);
+	if (rc < 0)
+		return fail(st);
+	if (out != NULL)
+		*out = inc;
+	else
+		og_store_incident_clear(&inc);
+	return rc;
+}
+
+int
+og_store_incident_get(struct og_store *st, int64_t id, struct og_incident *out)
+{
+	struct og_incident inc;
+	int rc;
+
+	og_strbuf_reset(&st->err);
+	if (id <= 0)
+		return bad_arg(
+		    st, "get incident", "id", NULL, "is not positive");
+	memset(&inc, 0, sizeof(inc));
+	if ((rc = st->ops->incident_get(st, id, &inc)) < 0)
+		return fail(st);
+	if (rc == OG_FOUND && out != NULL)
+		*out = inc;
+	else
+		og_store_incident_clear(&inc);
+	return rc;
+}
+
+int
+og_store_incident_update(struct og_store *st, const struct og_incident *inc,
+    const char *actor, int64_t now)
+{
+	static const char op[] = "update incident";
+	struct og_incident c;
+
+	og_strbuf_reset(&st->err);
+	if (inc == NULL)
+		return bad_arg(st, op, "incident", NULL, "missing");
+	if (inc->id <= 0)
+		return bad_arg(st, op, "id", NULL, "is not positive");
+	if (!valid_state(inc->state))
+		return bad_arg(st, op, "state", inc->state,
+		    "is not open, released or confirmed");
+	if (check_str(st, op, "suspects", inc->suspects, OG_STORE_TEXT_MAX,
+	        STR_NULL_OK) < 0 ||
+	    check_str(st, op, "holds", inc->holds, OG_STORE_TEXT_MAX,
+	        STR_NULL_OK) < 0 ||
+	    check_str(st, op, "notified", inc->notified, OG_STORE_TEXT_MAX,
+	        STR_NULL_OK) < 0 ||
+	    check_str(
+	        st, op, "actor", actor, OG_STORE_FIELD_MAX, STR_NONEMPTY) < 0)
+		return OG_ERROR;
+	if (inc->released < 0 || inc->confirmed < 0 ||
+	    inc->deliveries_after_release < 0 || now < 0)
+		return bad_arg(st, op,
+		    "released, confirmed, deliveries_after_release or time",
+		    NULL, "is negative");
+	c = *inc;
+	/* the back end takes inc as const: the casts write nothing */
+	if (c.suspects == NULL)
+		c.suspects = (char *)"[]";
+	if (c.holds == NULL)
+		c.holds = (char *)"[]";
+	if (c.notified == NULL)
+		c.notified = (char *)"{}";
+	if (st->ops->incident_update(st, &c, actor, now) < 0)
+		return fail(st);
+	return 0;
+}
+
+int
+og_store_incidents(
+    struct og_store *st, const char *state, struct og_incident **out, size_t *n)
+{
+	static const char op[] = "list incidents";
+	struct og_incident *inc = NULL;
+	size_t count = 0;
+
+	og_strbuf_reset(&st->err);
+	if (out == NULL || n == NULL)
+		return bad_arg(st, op, "result", NULL, "missing");
+	if (state != NULL && !valid_state(state))
+		return bad_arg(st, op, "state", state,
+		    "is not open, released or confirmed");
+	if (st->ops->incidents(st, state, &inc, &count) < 0)
+		return fail(st);
+	*out = inc;
+	*n = count;
+	return 0;
+}
+
+void
+og_store_incident_clear(struct og_incident *inc)
+{
+	if (inc == NULL)
+		return;
+	og_free(inc->host);
+	og_free(inc->provider);
+	og_free(inc->egress_ip);
+	og_free(inc->state);
+	og_free(inc->suspects);
+	og_free(inc->holds);
+	og_free(inc->notified);
+	memset(inc, 0, sizeof(*inc));
+}
+
+void
+og_store_incidents_free(struct og_incident *inc, size_t n)
+{
+	size_t i;
+
+	if (inc == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		og_store_incident_clear(&inc[i]);
+	og_free(inc);
+}

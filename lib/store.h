@@ -30,7 +30,7 @@
 struct og_strbuf;
 struct og_store;
 
-#define OG_STORE_SCHEMA_VERSION 1
+#define OG_STORE_SCHEMA_VERSION 2
 #define OG_IDENTITY_MAX 512 /* bytes of an identity or scope, prefix included */
 #define OG_STORE_FIELD_MAX 1024 /* bytes of a name, address, reason, actor */
 #define OG_STORE_TEXT_MAX 8192 /* bytes of rcpt_summary and audit detail */
@@ -184,5 +184,167 @@ struct og_audit {
 int og_store_audit_list(
     struct og_store *, int64_t since, struct og_audit **, size_t *n);
 void og_store_audit_free(struct og_audit *, size_t n);
+
+/*
+ * og_store_messages_scan - every message row of host (NULL: all hosts;
+ * "" is an error) with since <= time < until, oldest first (ties in
+ * insertion order), to cb, whose record is valid during the call. cb
+ * returning non-zero stops the scan, and the scan returns that value
+ * (og_store_error() is then ""); otherwise 0, or -1 on a store error.
+ * Rows are read a page at a time with no read transaction open while
+ * cb runs, so cb may call this handle; a row written during the scan
+ * is seen if it sorts after the rows already passed.
+ */
+int og_store_messages_scan(struct og_store *, const char *host, int64_t since,
+    int64_t until, int (*cb)(const struct og_msgrec *, void *), void *arg);
+
+/* ---- evidence: blocks and incidents (schema version 2) ---- */
+
+/*
+ * One block observation. Rows aggregate by (host, queue_id, recipient,
+ * provider, enhanced_code, provider_code, egress_ip): a repeat bumps
+ * count and last_seen and keeps the newest reply. The status filter
+ * records rows without queue id and recipient (Postfix's lookup key has
+ * neither); the queue watcher records one per blocked recipient.
+ * Input rules: host, reply (may be "") and source are required;
+ * every other string may be NULL, and "" is stored as NULL (unknown).
+ * provider is [a-z0-9-]{1,64}; identity passes og_store_identity_valid();
+ * egress_ip is an IPv4 or IPv6 address, stored in inet_ntop(3) form so
+ * that one address is one key; incident is 0 or an existing incident.
+ * reply is bounded by OG_STORE_TEXT_MAX, identity by OG_IDENTITY_MAX,
+ * the rest by OG_STORE_FIELD_MAX. id, first_seen, last_seen and count
+ * are ignored on input.
+ */
+struct og_block {
+	int64_t id;
+	const char *host;
+	const char *queue_id; /* NULL from the status filter */
+	const char *recipient; /* NULL from the status filter */
+	const char *provider; /* classifier fields, NULL when unknown */
+	const char *class_;
+	const char *smtp_code, *enhanced_code, *provider_code, *remedy;
+	const char *reply; /* verbatim, as the MX said it */
+	const char *mx_host, *mx_ip;
+	const char *egress_ip; /* the IP Microsoft named, or ours */
+	const char *server_tag, *server_time;
+	const char *identity; /* who sent the message, or NULL */
+	const char *source; /* "status-filter", "watcher", ... */
+	int64_t first_seen, last_seen;
+	long count;
+	int64_t incident; /* 0: none yet */
+};
+
+/* the same, owned (from og_store_blocks()) */
+struct og_block_owned {
+	int64_t id;
+	char *host, *queue_id, *recipient, *provider, *class_, *smtp_code,
+	    *enhanced_code, *provider_code, *remedy, *reply, *mx_host, *mx_ip,
+	    *egress_ip, *server_tag, *server_time, *identity, *source;
+	int64_t first_seen, last_seen;
+	long count;
+	int64_t incident;
+};
+
+/*
+ * og_store_block_record - insert b at now, or aggregate it into its
+ * row: count + 1, last_seen the later time, reply that of the later
+ * time, class, smtp_code, remedy, mx_host, mx_ip, server_tag,
+ * server_time, identity and incident kept if known, else filled in.
+ * If the row belongs to an incident, the incident's block figures are
+ * updated too. *id (may be NULL) is the row's id.
+ */
+int og_store_block_record(
+    struct og_store *, const struct og_block *b, int64_t now, int64_t *id);
+
+struct og_block_filter {
+	int64_t since; /* last_seen >= since; 0: any */
+	const char *provider; /* NULL: any */
+	const char *code; /* matches smtp, enhanced or provider code */
+	const char *identity;
+	const char *egress_ip; /* an address, compared in inet_ntop form */
+	int64_t incident; /* 0: any */
+	size_t limit; /* 0: OG_STORE_ROWS_MAX, which is also the most */
+};
+/*
+ * og_store_blocks - the rows matching every set member of f (NULL: all
+ * rows; "" strings are "any"), newest last_seen first; *out is an array
+ * of n (NULL when n is 0) for og_store_blocks_free()
+ */
+int og_store_blocks(struct og_store *, const struct og_block_filter *,
+    struct og_block_owned **out, size_t *n);
+void og_store_blocks_free(struct og_block_owned *, size_t n);
+/* og_store_block_max_id - the newest block row id (0: none): a cheap
+ * "something new was blocked" signal for the watcher */
+int og_store_block_max_id(struct og_store *, int64_t *id);
+
+/*
+ * An incident: one provider blocking one egress IP, from its first
+ * block to its confirmation. state: "open" (blocking, holds taken),
+ * "released" (holds released, waiting for deliveries), "confirmed"
+ * (the provider accepts mail again). Text columns hold JSON written by
+ * the watcher (suspects, holds taken, notifications), each bounded by
+ * OG_STORE_TEXT_MAX and not parsed by the store. At most one incident
+ * per provider+egress_ip is open or released at a time (a unique index
+ * says so, for every back end). blocks, first_block and last_block are
+ * derived from the linked block rows by the store.
+ */
+struct og_incident {
+	int64_t id;
+	char *host; /* the host that opened it */
+	char *provider;
+	char *egress_ip;
+	char *state;
+	int64_t opened, first_block, last_block;
+	long blocks; /* block rows linked */
+	char *suspects; /* JSON array */
+	char *holds; /* JSON array of the holds taken */
+	char *notified; /* JSON object: channel -> time per event */
+	int64_t released, confirmed; /* 0: not yet */
+	long deliveries_after_release;
+};
+
+/*
+ * og_store_incident_open - the incident in state open or released for
+ * provider+egress_ip, or a new open one: OG_FOUND existing, OG_NOTFOUND
+ * created (*out filled either way unless out is NULL;
+ * og_store_incident_clear() it). egress_ip NULL or "" is "unknown",
+ * a key of its own. Find-or-create is one write transaction, so two
+ * processes seeing the same block agree on one incident. A new one gets
+ * an audit row: actor host, action "incident-open", subject
+ * "incident:ID".
+ */
+int og_store_incident_open(struct og_store *, const char *host,
+    const char *provider, const char *egress_ip, int64_t now,
+    struct og_incident *out);
+/* og_store_incident_get - OG_FOUND (out filled unless NULL), OG_NOTFOUND */
+int og_store_incident_get(
+    struct og_store *, int64_t id, struct og_incident *out);
+/*
+ * og_store_incident_update - write state, suspects, holds, notified
+ * (NULL: the empty JSON value), released, confirmed and
+ * deliveries_after_release of incident inc->id (an unknown id is an
+ * error), with an audit row when the state changed: actor, action
+ * "incident-STATE", subject "incident:ID", detail "from=OLD provider=P
+ * egress_ip=IP". host, provider, egress_ip and opened never change;
+ * blocks, first_block and last_block are the store's (see above).
+ * Reopening a confirmed incident fails while its key has another.
+ */
+int og_store_incident_update(struct og_store *, const struct og_incident *,
+    const char *actor, int64_t now);
+/*
+ * og_store_incidents - the incidents in state (NULL: all), newest
+ * opened first; *out is an array of n (NULL when n is 0)
+ */
+int og_store_incidents(
+    struct og_store *, const char *state, struct og_incident **out, size_t *n);
+void og_store_incident_clear(struct og_incident *);
+void og_store_incidents_free(struct og_incident *, size_t n);
+/*
+ * og_store_block_link - set incident on the block rows of provider and
+ * egress_ip (NULL or "" matches unknown only) that have none, and
+ * recount the incident's block figures; an unknown incident is an error
+ */
+int og_store_block_link(struct og_store *, int64_t incident,
+    const char *provider, const char *egress_ip);
 
 #endif

@@ -50,6 +50,36 @@ struct store_ops {
 	    const char *detail);
 	int (*audit_list)(
 	    struct og_store *, int64_t since, struct og_audit **, size_t *n);
+	/*
+	 * messages_scan - 0 when the scan ran (to its end, or until cb
+	 * stopped it: *stop is then cb's non-zero value, else 0), -1 on a
+	 * store error. host is NULL or non-empty.
+	 */
+	int (*messages_scan)(struct og_store *, const char *host, int64_t since,
+	    int64_t until, int (*cb)(const struct og_msgrec *, void *),
+	    void *arg, int *stop);
+	/*
+	 * Schema version 2: evidence. Optional strings arrive as NULL,
+	 * never as "" (store.c maps "" to NULL); egress IPs are in
+	 * inet_ntop(3) form; a filter is never NULL and its limit is set.
+	 */
+	int (*block_record)(struct og_store *, const struct og_block *,
+	    int64_t now, int64_t *id);
+	int (*blocks)(struct og_store *, const struct og_block_filter *,
+	    struct og_block_owned **out, size_t *n);
+	int (*block_max_id)(struct og_store *, int64_t *id);
+	int (*block_link)(struct og_store *, int64_t incident,
+	    const char *provider, const char *egress_ip);
+	int (*incident_open)(struct og_store *, const char *host,
+	    const char *provider, const char *egress_ip, int64_t now,
+	    struct og_incident *out);
+	int (*incident_get)(
+	    struct og_store *, int64_t id, struct og_incident *out);
+	/* incident_update - JSON members are never NULL here */
+	int (*incident_update)(struct og_store *, const struct og_incident *,
+	    const char *actor, int64_t now);
+	int (*incidents)(struct og_store *, const char *state,
+	    struct og_incident **out, size_t *n);
 };
 
 struct og_store {
@@ -71,6 +101,13 @@ void og_store_hold_detail(
     struct og_strbuf *, const char *scope, int64_t until, int64_t incident);
 void og_store_release_detail(
     struct og_strbuf *, const char *scope, int64_t hold_id, int64_t until);
+
+/*
+ * og_store_incident_detail - the audit detail of an incident's state
+ * change ("from=open provider=NAME egress_ip=IP"); from NULL: opened
+ */
+void og_store_incident_detail(struct og_strbuf *, const char *from,
+    const char *provider, const char *egress_ip);
 
 extern const struct store_ops og_store_sqlite_ops;
 

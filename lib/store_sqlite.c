@@ -12,7 +12,8 @@
  *	read transaction stays open between calls; values are always bound,
  *	never pasted into SQL. Writes of more than one statement start with
  *	BEGIN IMMEDIATE: a writer waits in the busy handler for the lock up
- *	front instead of failing later on a lock upgrade.
+ *	front instead of failing later on a lock upgrade. Needs SQLite 3.24
+ *	(UPSERT), checked at open.
  * DIAGNOSTICS: failures return -1 with "SPEC: what: sqlite3_errmsg()" in
  *	the handle (store.c logs it). SQLITE_BUSY after the timeout is such
  *	a failure. Out of memory inside SQLite is fatal, as it is in
@@ -95,6 +96,69 @@ static const char *const migrations[] = {
 	"  detail TEXT"
 	");"
 	"CREATE INDEX audit_time ON audit (time);",
+
+	/*
+	 * 1 -> 2: evidence. An incident is one provider blocking one egress
+	 * IP (NULL: unknown); at most one per key is open or released at a
+	 * time, which the partial index enforces for every back end.
+	 * Block rows aggregate by blocks_key: NULL and "" are one value
+	 * there (store.c stores "" as NULL anyway). The ON CONFLICT target
+	 * of ST_BLOCK_UPSERT (BLOCK_KEY) must spell this index exactly.
+	 */
+	"CREATE TABLE incidents ("
+	"  id INTEGER PRIMARY KEY,"
+	"  host TEXT NOT NULL,"
+	"  provider TEXT NOT NULL,"
+	"  egress_ip TEXT," /* NULL: unknown */
+	"  state TEXT NOT NULL"
+	"    CHECK (state IN ('open', 'released', 'confirmed')),"
+	"  opened INTEGER NOT NULL,"
+	"  first_block INTEGER," /* NULL: no block linked */
+	"  last_block INTEGER,"
+	"  blocks INTEGER NOT NULL DEFAULT 0,"
+	"  suspects TEXT NOT NULL DEFAULT '[]',"
+	"  holds TEXT NOT NULL DEFAULT '[]',"
+	"  notified TEXT NOT NULL DEFAULT '{}',"
+	"  released INTEGER," /* NULL: not yet */
+	"  confirmed INTEGER,"
+	"  deliveries_after_release INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE UNIQUE INDEX incidents_active"
+	"  ON incidents (provider, COALESCE(egress_ip, ''))"
+	"  WHERE state IN ('open', 'released');"
+	"CREATE TABLE blocks ("
+	"  id INTEGER PRIMARY KEY,"
+	"  host TEXT NOT NULL,"
+	"  queue_id TEXT," /* NULL: from the status filter */
+	"  recipient TEXT,"
+	"  provider TEXT,"
+	"  class TEXT,"
+	"  smtp_code TEXT,"
+	"  enhanced_code TEXT,"
+	"  provider_code TEXT,"
+	"  remedy TEXT,"
+	"  reply TEXT NOT NULL,"
+	"  mx_host TEXT,"
+	"  mx_ip TEXT,"
+	"  egress_ip TEXT,"
+	"  server_tag TEXT,"
+	"  server_time TEXT,"
+	"  identity TEXT,"
+	"  source TEXT NOT NULL,"
+	"  first_seen INTEGER NOT NULL,"
+	"  last_seen INTEGER NOT NULL,"
+	"  count INTEGER NOT NULL,"
+	"  incident INTEGER REFERENCES incidents (id)" /* NULL: none */
+	");"
+	"CREATE UNIQUE INDEX blocks_key ON blocks (host,"
+	"  COALESCE(queue_id, ''), COALESCE(recipient, ''),"
+	"  COALESCE(provider, ''), COALESCE(enhanced_code, ''),"
+	"  COALESCE(provider_code, ''), COALESCE(egress_ip, ''));"
+	"CREATE INDEX blocks_last_seen ON blocks (last_seen);"
+	"CREATE INDEX blocks_provider_last_seen ON blocks (provider, "
+	"last_seen);"
+	"CREATE INDEX blocks_incident ON blocks (incident);"
+	"CREATE INDEX blocks_identity ON blocks (identity);",
 };
 
 _Static_assert(
@@ -117,12 +181,58 @@ enum stmt_id {
 	ST_GEN_GET,
 	ST_AUDIT_INSERT,
 	ST_AUDIT_LIST,
+	ST_MSG_SCAN,
+	ST_BLOCK_UPSERT,
+	ST_BLOCK_FIND,
+	ST_BLOCKS_ALL,
+	ST_BLOCKS_BY_PROVIDER,
+	ST_BLOCKS_BY_IDENTITY,
+	ST_BLOCKS_BY_INCIDENT,
+	ST_BLOCK_MAX_ID,
+	ST_BLOCK_LINK,
+	ST_INCIDENT_REFRESH,
+	ST_INCIDENT_ACTIVE,
+	ST_INCIDENT_INSERT,
+	ST_INCIDENT_GET,
+	ST_INCIDENT_UPDATE,
+	ST_INCIDENTS,
 	ST_COUNT
 };
 
 #define MSG_COLUMNS                                                            \
 	"host, queue_id, time, sasl_username, sasl_method, client_address, "   \
 	"client_name, sender, recipient_count, size, rcpt_summary"
+
+#define BLOCK_COLUMNS                                                          \
+	"host, queue_id, recipient, provider, class, smtp_code, "              \
+	"enhanced_code, provider_code, remedy, reply, mx_host, mx_ip, "        \
+	"egress_ip, server_tag, server_time, identity, source, first_seen, "   \
+	"last_seen, count, incident"
+
+/* the aggregation key: index blocks_key of migration 1 -> 2, verbatim */
+#define BLOCK_KEY                                                              \
+	"host, COALESCE(queue_id, ''), COALESCE(recipient, ''), "              \
+	"COALESCE(provider, ''), COALESCE(enhanced_code, ''), "                \
+	"COALESCE(provider_code, ''), COALESCE(egress_ip, '')"
+
+/*
+ * The optional filters of og_store_blocks(), after the one column that
+ * leads the statement's index: SQLite picks an index only for a term
+ * that is not behind an "?N IS NULL OR".
+ */
+#define BLOCK_FILTER                                                           \
+	"last_seen >= ?1 AND (?2 IS NULL OR provider = ?2) "                   \
+	"AND (?3 IS NULL OR smtp_code = ?3 OR enhanced_code = ?3 "             \
+	"OR provider_code = ?3) AND (?4 IS NULL OR identity = ?4) "            \
+	"AND (?5 IS NULL OR egress_ip = ?5) AND (?6 = 0 OR incident = ?6) "    \
+	"ORDER BY last_seen DESC, id DESC LIMIT ?7"
+
+#define BLOCK_SELECT "SELECT id, " BLOCK_COLUMNS " FROM blocks WHERE "
+
+#define INC_COLUMNS                                                            \
+	"id, host, provider, egress_ip, state, opened, first_block, "          \
+	"last_block, blocks, suspects, holds, notified, released, "            \
+	"confirmed, deliveries_after_release"
 
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -162,6 +272,81 @@ static const char *const stmt_sql[ST_COUNT] = {
 	                    "reason, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_AUDIT_LIST] = "SELECT id, time, actor, action, subject, reason, "
 	                  "detail FROM audit WHERE time >= ?1 ORDER BY id",
+	/* one page after the cursor (?1, ?2), through the time index */
+	[ST_MSG_SCAN] = "SELECT id, " MSG_COLUMNS " FROM messages "
+	                "WHERE time >= ?1 AND (time > ?1 OR id > ?2) "
+	                "AND time < ?3 AND (?4 IS NULL OR host = ?4) "
+	                "ORDER BY time, id LIMIT ?5",
+	/*
+	 * SET expressions see the row as it was: the reply is the one of
+	 * the latest time, and times never move backwards when two hosts'
+	 * clocks or a late writer disagree. The other columns keep the
+	 * first value known.
+	 */
+	[ST_BLOCK_UPSERT] =
+	    "INSERT INTO blocks (" BLOCK_COLUMNS ") "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+	    "?14, ?15, ?16, ?17, ?18, ?18, 1, ?19) "
+	    "ON CONFLICT (" BLOCK_KEY ") DO UPDATE SET "
+	    "count = blocks.count + 1, "
+	    "reply = CASE WHEN excluded.last_seen >= blocks.last_seen "
+	    "THEN excluded.reply ELSE blocks.reply END, "
+	    "first_seen = CASE WHEN excluded.first_seen < blocks.first_seen "
+	    "THEN excluded.first_seen ELSE blocks.first_seen END, "
+	    "last_seen = CASE WHEN excluded.last_seen > blocks.last_seen "
+	    "THEN excluded.last_seen ELSE blocks.last_seen END, "
+	    "class = COALESCE(blocks.class, excluded.class), "
+	    "smtp_code = COALESCE(blocks.smtp_code, excluded.smtp_code), "
+	    "remedy = COALESCE(blocks.remedy, excluded.remedy), "
+	    "mx_host = COALESCE(blocks.mx_host, excluded.mx_host), "
+	    "mx_ip = COALESCE(blocks.mx_ip, excluded.mx_ip), "
+	    "server_tag = COALESCE(blocks.server_tag, excluded.server_tag), "
+	    "server_time = COALESCE(blocks.server_time, "
+	    "excluded.server_time), "
+	    "identity = COALESCE(blocks.identity, excluded.identity), "
+	    "incident = COALESCE(blocks.incident, excluded.incident)",
+	[ST_BLOCK_FIND] = "SELECT id, incident FROM blocks WHERE host = ?1 "
+	                  "AND COALESCE(queue_id, '') = COALESCE(?2, '') "
+	                  "AND COALESCE(recipient, '') = COALESCE(?3, '') "
+	                  "AND COALESCE(provider, '') = COALESCE(?4, '') "
+	                  "AND COALESCE(enhanced_code, '') = COALESCE(?5, '') "
+	                  "AND COALESCE(provider_code, '') = COALESCE(?6, '') "
+	                  "AND COALESCE(egress_ip, '') = COALESCE(?7, '')",
+	[ST_BLOCKS_ALL] = BLOCK_SELECT BLOCK_FILTER,
+	[ST_BLOCKS_BY_PROVIDER] =
+	    BLOCK_SELECT "provider = ?2 AND " BLOCK_FILTER,
+	[ST_BLOCKS_BY_IDENTITY] =
+	    BLOCK_SELECT "identity = ?4 AND " BLOCK_FILTER,
+	[ST_BLOCKS_BY_INCIDENT] =
+	    BLOCK_SELECT "incident = ?6 AND " BLOCK_FILTER,
+	[ST_BLOCK_MAX_ID] = "SELECT COALESCE(max(id), 0) FROM blocks",
+	[ST_BLOCK_LINK] = "UPDATE blocks SET incident = ?1 "
+	                  "WHERE incident IS NULL AND provider = ?2 "
+	                  "AND COALESCE(egress_ip, '') = COALESCE(?3, '')",
+	/* an incident's block figures, always derived from its rows */
+	[ST_INCIDENT_REFRESH] =
+	    "UPDATE incidents SET "
+	    "blocks = (SELECT count(*) FROM blocks WHERE incident = ?1), "
+	    "first_block = (SELECT min(first_seen) FROM blocks "
+	    "WHERE incident = ?1), "
+	    "last_block = (SELECT max(last_seen) FROM blocks "
+	    "WHERE incident = ?1) WHERE id = ?1",
+	[ST_INCIDENT_ACTIVE] =
+	    "SELECT id FROM incidents WHERE provider = ?1 "
+	    "AND COALESCE(egress_ip, '') = COALESCE(?2, '') "
+	    "AND state IN ('open', 'released') ORDER BY id DESC LIMIT 1",
+	[ST_INCIDENT_INSERT] = "INSERT INTO incidents (host, provider, "
+	                       "egress_ip, state, opened) "
+	                       "VALUES (?1, ?2, ?3, 'open', ?4)",
+	[ST_INCIDENT_GET] = "SELECT " INC_COLUMNS " FROM incidents "
+	                    "WHERE id = ?1",
+	[ST_INCIDENT_UPDATE] = "UPDATE incidents SET state = ?2, "
+	                       "suspects = ?3, holds = ?4, notified = ?5, "
+	                       "released = ?6, confirmed = ?7, "
+	                       "deliveries_after_release = ?8 WHERE id = ?1",
+	[ST_INCIDENTS] = "SELECT " INC_COLUMNS " FROM incidents "
+	                 "WHERE (?1 IS NULL OR state = ?1) "
+	                 "ORDER BY opened DESC, id DESC",
 };
 
 struct sq {
@@ -544,6 +729,13 @@ sq_open(struct og_store *st, const char *path)
 	int flags;
 
 	st->be = be = og_calloc(1, sizeof(*be));
+	/* UPSERT (ST_BLOCK_UPSERT) came with SQLite 3.24 */
+	if (sqlite3_libversion_number() < 3024000) {
+		og_store_seterr(st,
+		    "SQLite %s is too old: 3.24 or later needed",
+		    sqlite3_libversion());
+		goto fail;
+	}
 	if (check_dir(st, path) < 0)
 		goto fail;
 	flags =
@@ -622,6 +814,23 @@ sq_add_messages(struct og_store *st, const struct og_msgrec *m, size_t n)
 	return commit(st);
 }
 
+/* msg_row - MSG_COLUMNS from column c on */
+static void
+msg_row(sqlite3_stmt *s, int c, struct og_msgrec_owned *out)
+{
+	out->host = col_dup(s, c);
+	out->queue_id = col_dup(s, c + 1);
+	out->time = sqlite3_column_int64(s, c + 2);
+	out->sasl_username = col_dup(s, c + 3);
+	out->sasl_method = col_dup(s, c + 4);
+	out->client_address = col_dup(s, c + 5);
+	out->client_name = col_dup(s, c + 6);
+	out->sender = col_dup(s, c + 7);
+	out->recipient_count = (long)sqlite3_column_int64(s, c + 8);
+	out->size = (long long)sqlite3_column_int64(s, c + 9);
+	out->rcpt_summary = col_dup(s, c + 10);
+}
+
 static int
 sq_find_message(struct og_store *st, const char *host, const char *queue_id,
     struct og_msgrec_owned *out)
@@ -633,17 +842,7 @@ sq_find_message(struct og_store *st, const char *host, const char *queue_id,
 	if (bound(st, s, rc, "find message") < 0)
 		return OG_ERROR;
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		out->host = col_dup(s, 0);
-		out->queue_id = col_dup(s, 1);
-		out->time = sqlite3_column_int64(s, 2);
-		out->sasl_username = col_dup(s, 3);
-		out->sasl_method = col_dup(s, 4);
-		out->client_address = col_dup(s, 5);
-		out->client_name = col_dup(s, 6);
-		out->sender = col_dup(s, 7);
-		out->recipient_count = (long)sqlite3_column_int64(s, 8);
-		out->size = (long long)sqlite3_column_int64(s, 9);
-		out->rcpt_summary = col_dup(s, 10);
+		msg_row(s, 0, out);
 		rc = OG_FOUND;
 	} else if (rc == SQLITE_DONE)
 		rc = OG_NOTFOUND;
@@ -951,6 +1150,500 @@ sq_audit_list(
 	return 0;
 }
 
+/*
+ * Message scans, a page at a time: the rows of a page are copied out and
+ * the statement reset before cb sees them, so no read transaction stays
+ * open while cb works (it would hold back WAL checkpoints), and cb may
+ * use this handle, even for another scan. The cursor is (time, id): a
+ * row written during the scan shows up if it sorts after the cursor.
+ */
+#define SCAN_PAGE 256
+
+/* msg_view - a borrowed og_msgrec of an owned one */
+static struct og_msgrec
+msg_view(const struct og_msgrec_owned *o)
+{
+	struct og_msgrec m;
+
+	m.host = o->host;
+	m.queue_id = o->queue_id;
+	m.time = o->time;
+	m.sasl_username = o->sasl_username;
+	m.sasl_method = o->sasl_method;
+	m.client_address = o->client_address;
+	m.client_name = o->client_name;
+	m.sender = o->sender;
+	m.recipient_count = o->recipient_count;
+	m.size = o->size;
+	m.rcpt_summary = o->rcpt_summary;
+	return m;
+}
+
+/* scan_page - up to SCAN_PAGE rows after the cursor into page, *n set */
+static int
+scan_page(struct og_store *st, const char *host, int64_t t, int64_t id,
+    int64_t until, struct og_msgrec_owned *page, int64_t *last_id, size_t *n)
+{
+	sqlite3_stmt *s = STMT(st, ST_MSG_SCAN);
+	int rc;
+
+	rc = sqlite3_bind_int64(s, 1, t);
+	rc |= sqlite3_bind_int64(s, 2, id);
+	rc |= sqlite3_bind_int64(s, 3, until);
+	rc |= bind_str(s, 4, host);
+	rc |= sqlite3_bind_int(s, 5, SCAN_PAGE);
+	if (bound(st, s, rc, "scan messages") < 0)
+		return -1;
+	*n = 0;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		*last_id = sqlite3_column_int64(s, 0);
+		msg_row(s, 1, &page[(*n)++]);
+	}
+	if (rc != SQLITE_DONE)
+		(void)dberr(st, "scan messages");
+	finish(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+sq_messages_scan(struct og_store *st, const char *host, int64_t since,
+    int64_t until, int (*cb)(const struct og_msgrec *, void *), void *arg,
+    int *stop)
+{
+	struct og_msgrec_owned *page;
+	struct og_msgrec m;
+	int64_t t = since, id = INT64_MIN;
+	size_t i, n = 0;
+	int rc;
+
+	*stop = 0;
+	page = og_calloc(SCAN_PAGE, sizeof(*page));
+	do {
+		rc = scan_page(st, host, t, id, until, page, &id, &n);
+		if (n > 0)
+			t = page[n - 1].time;
+		for (i = 0; rc == 0 && i < n && *stop == 0; i++) {
+			m = msg_view(&page[i]);
+			*stop = cb(&m, arg);
+		}
+		for (i = 0; i < n; i++)
+			og_store_msgrec_clear(&page[i]);
+	} while (rc == 0 && *stop == 0 && n == SCAN_PAGE);
+	og_free(page);
+	return rc;
+}
+
+/*
+ * Evidence: block rows and incidents. An incident's blocks, first_block
+ * and last_block are derived from its block rows, in the transaction
+ * that changes them, never written by og_store_incident_update(): two
+ * watchers updating one incident cannot lose each other's counts.
+ */
+
+/* refresh_incident - recount an incident's block figures */
+static int
+refresh_incident(struct og_store *st, int64_t incident)
+{
+	sqlite3_stmt *s = STMT(st, ST_INCIDENT_REFRESH);
+
+	if (bound(st, s, sqlite3_bind_int64(s, 1, incident),
+	        "count incident blocks") < 0)
+		return -1;
+	return run(st, ST_INCIDENT_REFRESH, "count incident blocks");
+}
+
+/* block_find - the id and incident of b's aggregation row */
+static int
+block_find(struct og_store *st, const struct og_block *b, int64_t *id,
+    int64_t *incident)
+{
+	sqlite3_stmt *s = STMT(st, ST_BLOCK_FIND);
+	int rc;
+
+	rc = bind_str(s, 1, b->host);
+	rc |= bind_str(s, 2, b->queue_id);
+	rc |= bind_str(s, 3, b->recipient);
+	rc |= bind_str(s, 4, b->provider);
+	rc |= bind_str(s, 5, b->enhanced_code);
+	rc |= bind_str(s, 6, b->provider_code);
+	rc |= bind_str(s, 7, b->egress_ip);
+	if (bound(st, s, rc, "find block") < 0)
+		return -1;
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		*id = sqlite3_column_int64(s, 0);
+		*incident = sqlite3_column_int64(s, 1); /* NULL reads as 0 */
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		og_store_seterr(st, "find block: the row just written is gone");
+		rc = -1;
+	} else
+		rc = dberr(st, "find block");
+	finish(s);
+	return rc;
+}
+
+/*
+ * sq_block_record - the upsert, then its row's id (RETURNING would need
+ * SQLite 3.35), then the figures of the incident the row belongs to
+ */
+static int
+sq_block_record(
+    struct og_store *st, const struct og_block *b, int64_t now, int64_t *id)
+{
+	sqlite3_stmt *s = STMT(st, ST_BLOCK_UPSERT);
+	int64_t incident = 0;
+	int rc;
+
+	if (begin(st) < 0)
+		return -1;
+	rc = bind_str(s, 1, b->host);
+	rc |= bind_str(s, 2, b->queue_id);
+	rc |= bind_str(s, 3, b->recipient);
+	rc |= bind_str(s, 4, b->provider);
+	rc |= bind_str(s, 5, b->class_);
+	rc |= bind_str(s, 6, b->smtp_code);
+	rc |= bind_str(s, 7, b->enhanced_code);
+	rc |= bind_str(s, 8, b->provider_code);
+	rc |= bind_str(s, 9, b->remedy);
+	rc |= bind_str(s, 10, b->reply);
+	rc |= bind_str(s, 11, b->mx_host);
+	rc |= bind_str(s, 12, b->mx_ip);
+	rc |= bind_str(s, 13, b->egress_ip);
+	rc |= bind_str(s, 14, b->server_tag);
+	rc |= bind_str(s, 15, b->server_time);
+	rc |= bind_str(s, 16, b->identity);
+	rc |= bind_str(s, 17, b->source);
+	rc |= sqlite3_bind_int64(s, 18, now);
+	rc |= bind_opt(s, 19, b->incident);
+	if (bound(st, s, rc, "record block") < 0 ||
+	    run(st, ST_BLOCK_UPSERT, "record block") < 0 ||
+	    block_find(st, b, id, &incident) < 0 ||
+	    (incident != 0 && refresh_incident(st, incident) < 0)) {
+		rollback(st);
+		return -1;
+	}
+	return commit(st);
+}
+
+/* block_row - a row of BLOCK_SELECT */
+static void
+block_row(sqlite3_stmt *s, struct og_block_owned *o)
+{
+	o->id = sqlite3_column_int64(s, 0);
+	o->host = col_dup(s, 1);
+	o->queue_id = col_dup(s, 2);
+	o->recipient = col_dup(s, 3);
+	o->provider = col_dup(s, 4);
+	o->class_ = col_dup(s, 5);
+	o->smtp_code = col_dup(s, 6);
+	o->enhanced_code = col_dup(s, 7);
+	o->provider_code = col_dup(s, 8);
+	o->remedy = col_dup(s, 9);
+	o->reply = col_dup(s, 10);
+	o->mx_host = col_dup(s, 11);
+	o->mx_ip = col_dup(s, 12);
+	o->egress_ip = col_dup(s, 13);
+	o->server_tag = col_dup(s, 14);
+	o->server_time = col_dup(s, 15);
+	o->identity = col_dup(s, 16);
+	o->source = col_dup(s, 17);
+	o->first_seen = sqlite3_column_int64(s, 18);
+	o->last_seen = sqlite3_column_int64(s, 19);
+	o->count = (long)sqlite3_column_int64(s, 20);
+	o->incident = sqlite3_column_int64(s, 21);
+}
+
+static int
+sq_blocks(struct og_store *st, const struct og_block_filter *f,
+    struct og_block_owned **out, size_t *np)
+{
+	enum stmt_id which = f->incident != 0 ? ST_BLOCKS_BY_INCIDENT
+	    : f->identity != NULL             ? ST_BLOCKS_BY_IDENTITY
+	    : f->provider != NULL             ? ST_BLOCKS_BY_PROVIDER
+	                                      : ST_BLOCKS_ALL;
+	sqlite3_stmt *s = STMT(st, which);
+	struct og_block_owned *b = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	rc = sqlite3_bind_int64(s, 1, f->since);
+	rc |= bind_str(s, 2, f->provider);
+	rc |= bind_str(s, 3, f->code);
+	rc |= bind_str(s, 4, f->identity);
+	rc |= bind_str(s, 5, f->egress_ip);
+	rc |= sqlite3_bind_int64(s, 6, f->incident);
+	rc |= sqlite3_bind_int64(s, 7, (sqlite3_int64)f->limit);
+	if (bound(st, s, rc, "list blocks") < 0)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n >= OG_STORE_ROWS_MAX) {
+			rc = too_many(st, "list blocks");
+			break;
+		}
+		b = grow(b, n, &cap, sizeof(*b));
+		block_row(s, &b[n++]);
+	}
+	if (rc != SQLITE_DONE && rc != -1)
+		(void)dberr(st, "list blocks");
+	finish(s);
+	if (rc != SQLITE_DONE) {
+		og_store_blocks_free(b, n);
+		return -1;
+	}
+	*out = b;
+	*np = n;
+	return 0;
+}
+
+static int
+sq_block_max_id(struct og_store *st, int64_t *id)
+{
+	sqlite3_stmt *s = STMT(st, ST_BLOCK_MAX_ID);
+	int rc;
+
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		*id = sqlite3_column_int64(s, 0);
+		rc = 0;
+	} else
+		rc = dberr(st, "block max id");
+	finish(s);
+	return rc;
+}
+
+/* incident_row - a row of INC_COLUMNS */
+static void
+incident_row(sqlite3_stmt *s, struct og_incident *o)
+{
+	o->id = sqlite3_column_int64(s, 0);
+	o->host = col_dup(s, 1);
+	o->provider = col_dup(s, 2);
+	o->egress_ip = col_dup(s, 3);
+	o->state = col_dup(s, 4);
+	o->opened = sqlite3_column_int64(s, 5);
+	o->first_block = sqlite3_column_int64(s, 6);
+	o->last_block = sqlite3_column_int64(s, 7);
+	o->blocks = (long)sqlite3_column_int64(s, 8);
+	o->suspects = col_dup(s, 9);
+	o->holds = col_dup(s, 10);
+	o->notified = col_dup(s, 11);
+	o->released = sqlite3_column_int64(s, 12);
+	o->confirmed = sqlite3_column_int64(s, 13);
+	o->deliveries_after_release = (long)sqlite3_column_int64(s, 14);
+}
+
+/* sq_incident_get - also the reader inside the other incident calls */
+static int
+sq_incident_get(struct og_store *st, int64_t id, struct og_incident *out)
+{
+	sqlite3_stmt *s = STMT(st, ST_INCIDENT_GET);
+	int rc;
+
+	if (bound(st, s, sqlite3_bind_int64(s, 1, id), "get incident") < 0)
+		return OG_ERROR;
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		incident_row(s, out);
+		rc = OG_FOUND;
+	} else if (rc == SQLITE_DONE)
+		rc = OG_NOTFOUND;
+	else
+		rc = dberr(st, "get incident");
+	finish(s);
+	return rc;
+}
+
+/* incident_must - like sq_incident_get, but a missing one is an error */
+static int
+incident_must(struct og_store *st, int64_t id, struct og_incident *out)
+{
+	int rc = sq_incident_get(st, id, out);
+
+	if (rc == OG_NOTFOUND)
+		og_store_seterr(st, "no incident %lld", (long long)id);
+	return rc == OG_FOUND ? 0 : -1;
+}
+
+/* incident_audit - the audit row of an incident's (new) state */
+static int
+incident_audit(struct og_store *st, int64_t id, const char *state,
+    const char *from, const char *provider, const char *egress_ip,
+    const char *actor, int64_t now)
+{
+	struct og_strbuf action, subject, detail;
+	int rc;
+
+	og_strbuf_init(&action, OG_STORE_FIELD_MAX);
+	og_strbuf_init(&subject, OG_STORE_FIELD_MAX);
+	og_strbuf_init(&detail, OG_STORE_TEXT_MAX);
+	(void)og_strbuf_addf(&action, "incident-%s", state);
+	(void)og_strbuf_addf(&subject, "incident:%lld", (long long)id);
+	og_store_incident_detail(&detail, from, provider, egress_ip);
+	rc = audit_insert(st, now, actor, og_strbuf_str(&action),
+	    og_strbuf_str(&subject), NULL, og_strbuf_str(&detail));
+	og_strbuf_release(&action);
+	og_strbuf_release(&subject);
+	og_strbuf_release(&detail);
+	return rc;
+}
+
+static int
+sq_block_link(struct og_store *st, int64_t incident, const char *provider,
+    const char *egress_ip)
+{
+	sqlite3_stmt *s = STMT(st, ST_BLOCK_LINK);
+	struct og_incident inc;
+	int rc;
+
+	memset(&inc, 0, sizeof(inc));
+	if (begin(st) < 0)
+		return -1;
+	/* say "no incident N" rather than "FOREIGN KEY constraint failed" */
+	if (incident_must(st, incident, &inc) < 0)
+		goto fail;
+	rc = sqlite3_bind_int64(s, 1, incident);
+	rc |= bind_str(s, 2, provider);
+	rc |= bind_str(s, 3, egress_ip);
+	if (bound(st, s, rc, "link blocks") < 0 ||
+	    run(st, ST_BLOCK_LINK, "link blocks") < 0 ||
+	    refresh_incident(st, incident) < 0)
+		goto fail;
+	og_store_incident_clear(&inc);
+	return commit(st);
+fail:
+	og_store_incident_clear(&inc);
+	rollback(st);
+	return -1;
+}
+
+/* incident_active - the open or released incident of the key, if any */
+static int
+incident_active(struct og_store *st, const char *provider,
+    const char *egress_ip, int64_t *id)
+{
+	sqlite3_stmt *s = STMT(st, ST_INCIDENT_ACTIVE);
+	int rc;
+
+	rc = bind_str(s, 1, provider) | bind_str(s, 2, egress_ip);
+	if (bound(st, s, rc, "find incident") < 0)
+		return OG_ERROR;
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		*id = sqlite3_column_int64(s, 0);
+		rc = OG_FOUND;
+	} else if (rc == SQLITE_DONE)
+		rc = OG_NOTFOUND;
+	else
+		rc = dberr(st, "find incident");
+	finish(s);
+	return rc;
+}
+
+/*
+ * sq_incident_open - find or create under BEGIN IMMEDIATE, so that two
+ * processes seeing the same block at once agree on one incident
+ */
+static int
+sq_incident_open(struct og_store *st, const char *host, const char *provider,
+    const char *egress_ip, int64_t now, struct og_incident *out)
+{
+	sqlite3_stmt *s = STMT(st, ST_INCIDENT_INSERT);
+	int64_t id = 0;
+	int found, rc;
+
+	if (begin(st) < 0)
+		return OG_ERROR;
+	if ((found = incident_active(st, provider, egress_ip, &id)) < 0)
+		goto fail;
+	if (found == OG_NOTFOUND) {
+		rc = bind_str(s, 1, host);
+		rc |= bind_str(s, 2, provider);
+		rc |= bind_str(s, 3, egress_ip);
+		rc |= sqlite3_bind_int64(s, 4, now);
+		if (bound(st, s, rc, "open incident") < 0 ||
+		    run(st, ST_INCIDENT_INSERT, "open incident") < 0)
+			goto fail;
+		id = sqlite3_last_insert_rowid(DB(st));
+		if (incident_audit(st, id, "open", NULL, provider, egress_ip,
+		        host, now) < 0)
+			goto fail;
+	}
+	if (incident_must(st, id, out) < 0)
+		goto fail;
+	if (commit(st) < 0) {
+		og_store_incident_clear(out);
+		return OG_ERROR;
+	}
+	return found;
+fail:
+	rollback(st);
+	return OG_ERROR;
+}
+
+static int
+sq_incident_update(struct og_store *st, const struct og_incident *inc,
+    const char *actor, int64_t now)
+{
+	sqlite3_stmt *s = STMT(st, ST_INCIDENT_UPDATE);
+	struct og_incident old;
+	int rc;
+
+	memset(&old, 0, sizeof(old));
+	if (begin(st) < 0)
+		return -1;
+	if (incident_must(st, inc->id, &old) < 0)
+		goto fail;
+	rc = sqlite3_bind_int64(s, 1, inc->id);
+	rc |= bind_str(s, 2, inc->state);
+	rc |= bind_str(s, 3, inc->suspects);
+	rc |= bind_str(s, 4, inc->holds);
+	rc |= bind_str(s, 5, inc->notified);
+	rc |= bind_opt(s, 6, inc->released);
+	rc |= bind_opt(s, 7, inc->confirmed);
+	rc |= sqlite3_bind_int64(s, 8, inc->deliveries_after_release);
+	if (bound(st, s, rc, "update incident") < 0 ||
+	    run(st, ST_INCIDENT_UPDATE, "update incident") < 0)
+		goto fail;
+	if (strcmp(old.state, inc->state) != 0 &&
+	    incident_audit(st, inc->id, inc->state, old.state, old.provider,
+	        old.egress_ip, actor, now) < 0)
+		goto fail;
+	og_store_incident_clear(&old);
+	return commit(st);
+fail:
+	og_store_incident_clear(&old);
+	rollback(st);
+	return -1;
+}
+
+static int
+sq_incidents(struct og_store *st, const char *state, struct og_incident **out,
+    size_t *np)
+{
+	sqlite3_stmt *s = STMT(st, ST_INCIDENTS);
+	struct og_incident *inc = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	if (bound(st, s, bind_str(s, 1, state), "list incidents") < 0)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n >= OG_STORE_ROWS_MAX) {
+			rc = too_many(st, "list incidents");
+			break;
+		}
+		inc = grow(inc, n, &cap, sizeof(*inc));
+		incident_row(s, &inc[n++]);
+	}
+	if (rc != SQLITE_DONE && rc != -1)
+		(void)dberr(st, "list incidents");
+	finish(s);
+	if (rc != SQLITE_DONE) {
+		og_store_incidents_free(inc, n);
+		return -1;
+	}
+	*out = inc;
+	*np = n;
+	return 0;
+}
+
 const struct store_ops og_store_sqlite_ops = {
 	.name = "sqlite",
 	.check = sq_check,
@@ -965,4 +1658,13 @@ const struct store_ops og_store_sqlite_ops = {
 	.generation = sq_generation,
 	.audit = sq_audit,
 	.audit_list = sq_audit_list,
+	.messages_scan = sq_messages_scan,
+	.block_record = sq_block_record,
+	.blocks = sq_blocks,
+	.block_max_id = sq_block_max_id,
+	.block_link = sq_block_link,
+	.incident_open = sq_incident_open,
+	.incident_get = sq_incident_get,
+	.incident_update = sq_incident_update,
+	.incidents = sq_incidents,
 };

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "classify.h"
 #include "decide.h"
 #include "holdset.h"
 #include "log.h"
@@ -37,9 +38,13 @@
 #include "rcpts.h"
 #include "request.h"
 #include "server.h"
+#include "socketmap.h"
 #include "store.h"
 #include "strbuf.h"
 #include "util.h"
+#include "notify.h"
+#include "privsep.h"
+#include "watcher.h"
 #include "worker.h"
 
 #define LISTEN_MAX 4
@@ -160,6 +165,82 @@ og_policyd_answer(
 	return og_strbuf_adds(out, "\n\n");
 }
 
+/* egress - the sending IP: the one the reply names, else the first
+ * configured egress_ips entry that is one address */
+static const char *
+egress(const struct policyd *pd, const struct og_reply *r)
+{
+	const char *const *ips;
+	size_t n, i;
+
+	if (r->v[OG_RF_IP] != NULL)
+		return r->v[OG_RF_IP];
+	ips = og_conf_list(pd->conf, "egress_ips", &n);
+	for (i = 0; i < n; i++)
+		if (strchr(ips[i], '/') == NULL)
+			return ips[i];
+	return NULL;
+}
+
+int
+og_policyd_lookup(
+    struct policyd *pd, const char *req, size_t len, struct og_strbuf *out)
+{
+	const char *const *keep;
+	const char *sp = memchr(req, ' ', len), *key;
+	struct og_sf_result res;
+	struct og_block b;
+	char *reply;
+	size_t n;
+
+	pd->lookups++;
+	if (sp == NULL) /* "NAME" alone: no key, nothing to filter */
+		return og_sm_reply(out, "NOTFOUND", "", 0);
+	key = sp + 1;
+	keep = og_conf_list(pd->conf, "keep_blocked_mail", &n);
+	og_status_filter(
+	    pd->rules, pd->reply, keep, key, len - (size_t)(key - req), &res);
+	if (og_sf_answer(&res, out) < 0)
+		return -1;
+	if (!res.block)
+		return 0;
+	/* a block: the evidence, and the watcher's wake-up (a new row) */
+	pd->blocks_seen++;
+	if (res.action == OG_SF_KEEP)
+		pd->kept++;
+	reply = og_strndup(res.text, res.tlen);
+	memset(&b, 0, sizeof(b));
+	b.host = pd->host;
+	b.provider = pd->reply->v[OG_RF_PROVIDER];
+	b.class_ = pd->reply->v[OG_RF_CLASS];
+	b.smtp_code = pd->reply->v[OG_RF_SMTP_CODE];
+	b.enhanced_code = pd->reply->v[OG_RF_ENHANCED_CODE];
+	b.provider_code = pd->reply->v[OG_RF_PROVIDER_CODE];
+	b.remedy = pd->reply->v[OG_RF_REMEDY];
+	b.reply = reply;
+	b.mx_host = pd->reply->v[OG_RF_MX_HOST];
+	b.mx_ip = pd->reply->v[OG_RF_MX_IP];
+	b.egress_ip = egress(pd, pd->reply);
+	b.server_tag = pd->reply->v[OG_RF_SERVER_TAG];
+	b.server_time = pd->reply->v[OG_RF_SERVER_TIME];
+	b.source = "status-filter";
+	b.first_seen = og_now();
+	og_kv_begin(&pd->line, NULL);
+	og_kv_add(&pd->line, "status_filter",
+	    res.action == OG_SF_KEEP ? "keep" : "pass");
+	og_kv_add(&pd->line, "dsn", res.dsn);
+	og_kv_add(&pd->line, "provider", b.provider);
+	og_kv_add(&pd->line, "class", b.class_);
+	og_kv_add(&pd->line, "code",
+	    b.provider_code ? b.provider_code : b.enhanced_code);
+	og_kv_add(&pd->line, "egress_ip", b.egress_ip);
+	og_kv_log(&pd->line);
+	if (pd->worker != NULL && og_worker_block(pd->worker, &b) < 0)
+		og_warnx("store queue full: block evidence not recorded");
+	og_free(reply);
+	return 0;
+}
+
 void
 og_policyd_tick(struct policyd *pd)
 {
@@ -202,7 +283,9 @@ og_policyd_reload(struct policyd *pd)
 	        og_conf_str(pd->conf, "policyd_listen")) != 0)
 		og_warnx("reload: store and policyd_listen changes take "
 		         "effect at the next restart");
-	og_conf_free(pd->conf);
+	/* the watcher goes on with the configuration it started with */
+	if (pd->conf != pd->watch_conf)
+		og_conf_free(pd->conf);
 	pd->conf = cf;
 	pd->dry_run = og_conf_bool(cf, "dry_run");
 	set_host(pd);
@@ -334,6 +417,38 @@ test_mode(struct policyd *pd)
 	return rc;
 }
 
+/*
+ * start_watcher - the notifier and the queue watcher. The watcher keeps
+ * the configuration it starts with: a reload does not change it (XXX:
+ * restart the watcher on SIGHUP).
+ */
+static void
+start_watcher(struct policyd *pd, int privsep_fd, struct og_notify **nf,
+    struct og_watcher **w)
+{
+	struct og_notify_conf nc;
+	struct og_watcher_conf wc;
+	char from[300];
+
+	memset(&nc, 0, sizeof(nc));
+	nc.command = og_conf_str(pd->conf, "notify_command");
+	nc.mail_to = og_conf_str(pd->conf, "notify_mail_to");
+	nc.webhook = og_conf_str(pd->conf, "notify_webhook");
+	(void)snprintf(from, sizeof(from), "outguard@%s", pd->host);
+	nc.mail_from = from;
+	nc.host = pd->host;
+	*nf = NULL;
+	if (nc.command != NULL || nc.mail_to != NULL || nc.webhook != NULL)
+		*nf = og_notify_start(&nc);
+	memset(&wc, 0, sizeof(wc));
+	wc.conf = pd->watch_conf = pd->conf;
+	wc.rules = pd->rules;
+	wc.host = pd->host;
+	wc.privsep_fd = privsep_fd;
+	wc.notify = *nf;
+	*w = og_watcher_start(&wc);
+}
+
 static void
 usage(void)
 {
@@ -341,6 +456,7 @@ usage(void)
 	    "usage: outguard-policyd [-dstv] [-c FILE] [-n]\n"
 	    "  -c FILE  configuration file (default %s)\n"
 	    "  -d       stay in the foreground, log to stderr\n"
+	    "  -m       serve the status filter (socketmap) on stdin/stdout\n"
 	    "  -n       check the configuration, print the settings\n"
 	    "  -s       serve one connection on stdin/stdout (spawn(8))\n"
 	    "  -t       answer requests read from stdin, record nothing\n"
@@ -370,21 +486,31 @@ main(int argc, char **argv)
 	struct og_strbuf err;
 	struct og_store *st;
 	const char *spec;
-	int ch, dflag = 0, nflag = 0, sflag = 0, tflag = 0, verbose = 0;
-	int listeners[LISTEN_MAX], nlisten = 0, rc;
+	int ch, dflag = 0, nflag = 0, sflag = 0, tflag = 0, mflag = 0;
+	int verbose = 0;
+	struct og_listener listeners[LISTEN_MAX];
+	struct og_watcher *watcher = NULL;
+	struct og_notify *notifier = NULL;
+	pid_t privsep_pid = -1;
+	int privsep_fd = -1;
+	int nlisten = 0, rc;
 	char ident[64];
 
 	memset(&pd, 0, sizeof(pd));
 	og_strbuf_init(&pd.line, 8192);
+	og_strbuf_init(&err, 0);
 	(void)og_now(); /* reads OG_FAKE_NOW before any thread starts */
 	og_log_init("outguard-policyd", LOG_MAIL, 1);
-	while ((ch = getopt(argc, argv, "c:dnstv")) != -1) {
+	while ((ch = getopt(argc, argv, "c:dmnstv")) != -1) {
 		switch (ch) {
 		case 'c':
 			pd.conf_path = optarg;
 			break;
 		case 'd':
 			dflag = 1;
+			break;
+		case 'm':
+			mflag = 1;
 			break;
 		case 'n':
 			nflag = 1;
@@ -421,20 +547,44 @@ main(int argc, char **argv)
 	    dflag || tflag);
 	pd.dry_run = og_conf_bool(pd.conf, "dry_run");
 	pd.rcpts = og_rcpts_new();
+	pd.rules =
+	    og_classifier_load(og_conf_str(pd.conf, "reply_rules"), &err);
+	if (pd.rules == NULL) {
+		(void)fputs(og_strbuf_str(&err), stderr);
+		og_fatalx(EX_CONFIG, "reply_rules %s: cannot load the rules",
+		    og_conf_str(pd.conf, "reply_rules"));
+	}
+	pd.reply = og_calloc(1, sizeof(*pd.reply));
+	og_reply_init(pd.reply);
 	set_host(&pd);
 	(void)signal(SIGPIPE, SIG_IGN);
 	og_server_block_signals();
-	og_strbuf_init(&err, 0);
 	spec = og_conf_str(pd.conf, "store");
-	if (!sflag && !tflag) {
-		if ((listeners[nlisten] = og_server_listen(
+	if (!sflag && !tflag && !mflag) {
+		if ((listeners[nlisten].fd = og_server_listen(
 		         og_conf_str(pd.conf, "policyd_listen"), &err)) < 0)
 			og_fatalx(EX_CANTCREAT, "%s", og_strbuf_str(&err));
-		nlisten++;
+		listeners[nlisten++].proto = OG_PROTO_POLICY;
+		if (og_conf_str(pd.conf, "status_filter_listen") != NULL) {
+			if ((listeners[nlisten].fd = og_server_listen(
+			         og_conf_str(pd.conf, "status_filter_listen"),
+			         &err)) < 0)
+				og_fatalx(
+				    EX_CANTCREAT, "%s", og_strbuf_str(&err));
+			listeners[nlisten++].proto = OG_PROTO_SOCKETMAP;
+		}
 		if (!dflag)
 			daemonize();
 		write_pidfile(og_conf_str(pd.conf, "policyd_pid_file"));
 	}
+	/*
+	 * The daemon's queue watcher needs postsuper, which needs root:
+	 * a helper keeps root for that one job (privsep.c); the rest of the
+	 * daemon drops privileges now.
+	 */
+	if (!sflag && !tflag && !mflag)
+		privsep_fd = og_privsep_start(
+		    og_conf_str(pd.conf, "postfix_config_dir"), &privsep_pid);
 	if (!tflag) /* -t only reads the store, and runs in test suites */
 		drop_privileges(pd.conf);
 	if ((st = og_store_open(spec, &err)) == NULL)
@@ -452,17 +602,30 @@ main(int argc, char **argv)
 	} else {
 		pd.worker = og_worker_start(
 		    st, (int64_t)og_conf_uint(pd.conf, "message_retention"));
+		if (!sflag && !mflag)
+			start_watcher(&pd, privsep_fd, &notifier, &watcher);
 		rc = og_server_run(&pd, listeners, (size_t)nlisten,
-		    sflag ? 0 : -1, sflag ? 1 : -1);
+		    sflag || mflag ? 0 : -1, sflag || mflag ? 1 : -1,
+		    mflag ? OG_PROTO_SOCKETMAP : OG_PROTO_POLICY);
+		og_watcher_stop(watcher);
+		og_notify_stop(notifier);
+		if (privsep_fd >= 0)
+			og_privsep_stop(privsep_fd, privsep_pid);
 		og_worker_stop(pd.worker);
 		og_info("stopping: %lu requests, %lu HOLD answers, %lu "
 		        "malformed",
 		    pd.requests, pd.holds_answered, pd.malformed);
 	}
-	if (!sflag && !tflag && og_conf_str(pd.conf, "policyd_pid_file"))
+	if (!sflag && !tflag && !mflag &&
+	    og_conf_str(pd.conf, "policyd_pid_file"))
 		(void)unlink(og_conf_str(pd.conf, "policyd_pid_file"));
 	og_holdset_free(pd.holds);
 	og_rcpts_free(pd.rcpts);
+	og_classifier_free(pd.rules);
+	og_reply_release(pd.reply);
+	og_free(pd.reply);
+	if (pd.watch_conf != pd.conf)
+		og_conf_free(pd.watch_conf);
 	og_conf_free(pd.conf);
 	og_strbuf_release(&pd.line);
 	og_strbuf_release(&err);

@@ -10,7 +10,9 @@
 
 #include "strbuf.h"
 
+struct og_classifier;
 struct og_conf;
+struct og_reply;
 struct og_holdset;
 struct og_worker;
 struct og_request;
@@ -18,13 +20,17 @@ struct og_rcpts;
 
 struct policyd {
 	struct og_conf *conf; /* current configuration */
+	struct og_conf *watch_conf; /* the watcher's, kept over reloads */
 	const char *conf_path;
 	struct og_holdset *holds; /* in force now */
 	struct og_worker *worker; /* NULL in -t mode: nothing recorded */
 	struct og_rcpts *rcpts; /* recipients seen per instance */
+	struct og_classifier *rules; /* reply_rules, for the status filter */
+	struct og_reply *reply; /* the loop thread's scratch */
 	char host[256]; /* myhostname */
 	int dry_run;
 	unsigned long requests, holds_answered, malformed;
+	unsigned long lookups, kept, blocks_seen;
 	struct og_strbuf line; /* scratch for log lines */
 };
 
@@ -34,6 +40,12 @@ struct policyd {
  */
 int og_policyd_answer(
     struct policyd *, const struct og_request *, struct og_strbuf *out);
+/*
+ * og_policyd_lookup - one socketmap lookup "NAME KEY" of the status
+ * filter: the reply into out; 0, or -1 to close the connection
+ */
+int og_policyd_lookup(
+    struct policyd *, const char *req, size_t len, struct og_strbuf *out);
 /* og_policyd_tick - once a second: pick up new holds, expire state */
 void og_policyd_tick(struct policyd *);
 /* og_policyd_reload - SIGHUP: reread the configuration */

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "exec.h"
 #include "log.h"
 #include "postcat.h"
 #include "postqueue.h"
@@ -289,6 +290,64 @@ open_store(struct qr *qr)
 	return st;
 }
 
+/* held_by - the identity of another hold (not except) that covers m */
+static const char *
+held_by(const struct qmsg *m, const struct og_hold *holds, size_t n,
+    const char *except, const struct og_table *providers)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(holds[i].scope, "all") == 0 &&
+		    og_strcasecmp_ascii(holds[i].identity, except) != 0 &&
+		    belongs(m, holds[i].identity, providers))
+			return holds[i].identity;
+	return NULL;
+}
+
+/*
+ * queue_lifetime - Postfix's maximal_queue_lifetime in seconds (postconf),
+ * or 0 when it cannot be read
+ */
+static int64_t
+queue_lifetime(struct qr *qr)
+{
+	const char *dir = og_conf_str(qr->conf, "postfix_config_dir");
+	const char *argv[6];
+	struct og_strbuf out;
+	struct og_exec_result res;
+	unsigned long long v = 0;
+	char *cmd = og_postfix_cmd("postconf");
+	int i = 0;
+
+	if (cmd == NULL)
+		return 0;
+	argv[i++] = cmd;
+	if (dir != NULL) {
+		argv[i++] = "-c";
+		argv[i++] = dir;
+	}
+	argv[i++] = "-h";
+	argv[i++] = "maximal_queue_lifetime";
+	argv[i] = NULL;
+	og_strbuf_init(&out, 256);
+	if (og_exec(argv, NULL, NULL, 0, &out, NULL, 10000, &res) == 0 &&
+	    res.status == 0) {
+		while (out.len > 0 &&
+		    (out.data[out.len - 1] == '\n' ||
+		        out.data[out.len - 1] == ' '))
+			og_strbuf_truncate(&out, out.len - 1);
+		if (og_parse_duration(og_strbuf_str(&out), &v) < 0)
+			v = 0;
+		/* Postfix's default unit is days */
+		else if (strspn(og_strbuf_str(&out), "0123456789") == out.len)
+			v *= 86400;
+	}
+	og_strbuf_release(&out);
+	og_free(cmd);
+	return (int64_t)v;
+}
+
 /*
  * move - postsuper op on the messages of identity in queue from;
  * prints them; returns how many were moved, -1 on trouble
@@ -299,8 +358,10 @@ move(struct qr *qr, struct og_store *st, const char *identity, const char *from,
 {
 	struct og_strbuf err;
 	struct queue q;
-	const char **ids;
-	size_t i, n = 0;
+	const char **ids, **old;
+	struct og_hold *others = NULL;
+	size_t i, n = 0, nold = 0, nothers = 0;
+	int64_t lifetime;
 	long r;
 
 	if (load_queue(qr, st, from, &q) < 0) {
@@ -309,20 +370,54 @@ move(struct qr *qr, struct og_store *st, const char *identity, const char *from,
 		return -1;
 	}
 	ids = og_calloc(q.n + 1, sizeof(*ids));
-	for (i = 0; i < q.n; i++)
-		if (belongs(&q.m[i], identity,
+	old = og_calloc(q.n + 1, sizeof(*old));
+	/*
+	 * Released mail older than Postfix's queue lifetime would bounce at
+	 * its next try: requeue it (-r), which starts its life anew.
+	 */
+	lifetime = strcmp(op, "-H") == 0 ? queue_lifetime(qr) : 0;
+	if (strcmp(op, "-H") == 0 &&
+	    og_store_holds(st, og_now(), &others, &nothers) < 0)
+		nothers = 0, others = NULL;
+	for (i = 0; i < q.n; i++) {
+		const char *still;
+
+		if (!belongs(&q.m[i], identity,
 		        og_conf_table(qr->conf, "provider_domains")))
+			continue;
+		/* a message another hold covers stays held */
+		if ((still = held_by(&q.m[i], others, nothers, identity,
+		         og_conf_table(qr->conf, "provider_domains"))) !=
+		    NULL) {
+			(void)printf("kept %s (still held: %s)\n",
+			    q.m[i].queue_id, still);
+			continue;
+		}
+		if (lifetime > 0 && og_now() - q.m[i].arrival > lifetime - 3600)
+			old[nold++] = q.m[i].queue_id;
+		else
 			ids[n++] = q.m[i].queue_id;
-	r = (long)n;
+	}
+	r = (long)(n + nold);
 	og_strbuf_init(&err, 0);
-	if (n > 0 &&
-	    og_postsuper(og_conf_str(qr->conf, "postfix_config_dir"), op, ids,
-	        n, &err) < 0) {
+	if ((n > 0 &&
+	        og_postsuper(og_conf_str(qr->conf, "postfix_config_dir"), op,
+	            ids, n, &err) < 0) ||
+	    (nold > 0 &&
+	        og_postsuper(og_conf_str(qr->conf, "postfix_config_dir"), "-r",
+	            old, nold, &err) < 0)) {
 		og_warnx("postsuper %s: %s", op, og_strbuf_str(&err));
 		r = -1;
-	} else
+	} else {
 		for (i = 0; i < n; i++)
 			(void)printf("%s %s\n", verb, ids[i]);
+		for (i = 0; i < nold; i++)
+			(void)printf("%s %s (requeued: older than the queue "
+			             "lifetime)\n",
+			    verb, old[i]);
+	}
+	og_free(old);
+	og_store_holds_free(others, nothers);
 	og_strbuf_release(&err);
 	og_free(ids);
 	queue_free(&q);
@@ -409,6 +504,33 @@ usage:
 	return EX_USAGE;
 }
 
+/*
+ * release_incidents - the provider's open incidents become "released":
+ * the daemon's watcher notifies it and confirms it once mail flows
+ */
+static void
+release_incidents(struct og_store *st, const char *provider, const char *reason)
+{
+	struct og_incident *incs;
+	char who[128];
+	size_t n, i;
+
+	if (og_store_incidents(st, "open", &incs, &n) < 0)
+		return;
+	for (i = 0; i < n; i++) {
+		if (strcmp(incs[i].provider, provider) != 0)
+			continue;
+		og_free(incs[i].state);
+		incs[i].state = og_strdup("released");
+		incs[i].released = og_now();
+		if (og_store_incident_update(
+		        st, &incs[i], actor(who, sizeof(who)), og_now()) == 0)
+			(void)printf("incident %lld released (%s)\n",
+			    (long long)incs[i].id, reason);
+	}
+	og_store_incidents_free(incs, n);
+}
+
 int
 qr_release(struct qr *qr, int argc, char **argv)
 {
@@ -456,6 +578,8 @@ qr_release(struct qr *qr, int argc, char **argv)
 		(void)printf("released %s\n", identity);
 	else
 		(void)printf("%s was not on hold\n", identity);
+	if (strncmp(identity, "provider:", 9) == 0)
+		release_incidents(st, identity + 9, reason);
 	if (queue)
 		moved = move(qr, st, identity, "hold", "-H", "released");
 	og_store_close(st);

@@ -34,6 +34,7 @@
 #include "policyd.h"
 #include "request.h"
 #include "server.h"
+#include "socketmap.h"
 #include "strbuf.h"
 #include "util.h"
 
@@ -49,6 +50,7 @@ struct conn {
 	size_t out_off;
 	time_t last;
 	int closing;
+	enum og_proto proto;
 	struct conn *prev, *next;
 };
 
@@ -56,6 +58,7 @@ struct conn {
 struct tag {
 	int kind; /* 0 listener, 1 signal */
 	int fd;
+	enum og_proto proto;
 };
 
 struct loop {
@@ -210,14 +213,18 @@ og_server_block_signals(void)
 }
 
 static struct conn *
-conn_new(struct loop *lp, int fd, int ofd)
+conn_new(struct loop *lp, int fd, int ofd, enum og_proto proto)
 {
 	struct conn *c = og_calloc(1, sizeof(*c));
 	struct epoll_event ev;
 
 	c->fd = fd;
 	c->ofd = ofd;
-	og_strbuf_init(&c->in, OG_REQUEST_MAX + READ_CHUNK);
+	c->proto = proto;
+	og_strbuf_init(&c->in,
+	    (proto == OG_PROTO_SOCKETMAP ? OG_SM_REQUEST_MAX + 64
+	                                 : OG_REQUEST_MAX) +
+	        READ_CHUNK);
 	og_strbuf_init(&c->out, 64 * 1024);
 	c->last = time(NULL);
 	memset(&ev, 0, sizeof(ev));
@@ -292,6 +299,32 @@ flush(struct loop *lp, struct conn *c)
 	return 0;
 }
 
+/* serve_socketmap - answer every complete lookup; -1 to close */
+static int
+serve_socketmap(struct loop *lp, struct conn *c)
+{
+	const char *data, *err;
+	size_t dlen, used;
+	int r;
+
+	while ((r = og_sm_next(
+	            c->in.data, c->in.len, &data, &dlen, &used, &err)) == 1) {
+		if (og_policyd_lookup(lp->pd, data, dlen, &c->out) < 0)
+			return -1;
+		memmove(c->in.data, c->in.data + used, c->in.len - used);
+		og_strbuf_truncate(&c->in, c->in.len - used);
+	}
+	if (r < 0) {
+		lp->pd->malformed++;
+		og_warnx_rl(&lp->rl_bad,
+		    "malformed socketmap request (%s): "
+		    "closing the connection",
+		    err);
+		return -1;
+	}
+	return 0;
+}
+
 /* serve - answer every complete request in c's input; -1 to close */
 static int
 serve(struct loop *lp, struct conn *c)
@@ -344,7 +377,8 @@ on_readable(struct loop *lp, struct conn *c)
 		}
 		c->last = time(NULL);
 		if (og_strbuf_addn(&c->in, buf, (size_t)n) < 0 ||
-		    serve(lp, c) < 0) {
+		    (c->proto == OG_PROTO_SOCKETMAP ? serve_socketmap(lp, c)
+		                                    : serve(lp, c)) < 0) {
 			conn_close(lp, c);
 			return;
 		}
@@ -357,7 +391,7 @@ on_readable(struct loop *lp, struct conn *c)
 }
 
 static void
-on_accept(struct loop *lp, int lfd)
+on_accept(struct loop *lp, int lfd, enum og_proto proto)
 {
 	for (;;) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -374,7 +408,7 @@ on_accept(struct loop *lp, int lfd)
 			(void)close(fd);
 			continue;
 		}
-		(void)conn_new(lp, fd, fd);
+		(void)conn_new(lp, fd, fd, proto);
 	}
 }
 
@@ -411,8 +445,8 @@ sweep(struct loop *lp, time_t now)
 }
 
 int
-og_server_run(
-    struct policyd *pd, const int *listeners, size_t n, int fd_in, int fd_out)
+og_server_run(struct policyd *pd, const struct og_listener *listeners, size_t n,
+    int fd_in, int fd_out, enum og_proto stdio_proto)
 {
 	struct epoll_event ev, evs[EVENTS];
 	struct tag *tags = og_calloc(n + 1, sizeof(*tags));
@@ -442,9 +476,10 @@ og_server_run(
 	(void)epoll_ctl(lp.ep, EPOLL_CTL_ADD, sfd, &ev);
 	for (i = 0; i < n; i++) {
 		tags[i].kind = 0;
-		tags[i].fd = listeners[i];
+		tags[i].fd = listeners[i].fd;
+		tags[i].proto = listeners[i].proto;
 		ev.data.ptr = &tags[i];
-		if (epoll_ctl(lp.ep, EPOLL_CTL_ADD, listeners[i], &ev) < 0)
+		if (epoll_ctl(lp.ep, EPOLL_CTL_ADD, listeners[i].fd, &ev) < 0)
 			og_fatal(EX_OSERR, "epoll_ctl");
 	}
 	if (fd_in >= 0) {
@@ -453,7 +488,7 @@ og_server_run(
 		 * blocking (answers are small), epoll says when to read
 		 */
 		lp.stdio = 1;
-		if (conn_new(&lp, fd_in, fd_out) == NULL)
+		if (conn_new(&lp, fd_in, fd_out, stdio_proto) == NULL)
 			og_fatalx(EX_OSERR, "cannot serve standard input");
 	}
 	while (!lp.stop) {
@@ -471,7 +506,7 @@ og_server_run(
 				if (t->kind == 1)
 					on_signal(&lp, t->fd);
 				else
-					on_accept(&lp, t->fd);
+					on_accept(&lp, t->fd, t->proto);
 				continue;
 			}
 			if (evs[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR))

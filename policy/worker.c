@@ -26,6 +26,7 @@
 #define FLUSH_MS 100
 #define PRUNE_EVERY 300 /* seconds */
 #define PRUNE_BATCH 5000
+#define BLOCKS_MAX 2000 /* queued block sightings */
 
 struct og_worker {
 	pthread_t thread;
@@ -34,6 +35,8 @@ struct og_worker {
 	struct og_store *st;
 	struct og_msgrec_owned *queue; /* ring of OG_WORKER_QUEUE_MAX */
 	size_t head, count;
+	struct og_block_owned *blocks; /* up to BLOCKS_MAX, FIFO */
+	size_t nblocks;
 	int stop;
 	_Atomic(struct og_holdset *) pending;
 	_Atomic int64_t retention;
@@ -95,6 +98,93 @@ og_worker_record(struct og_worker *w, const struct og_msgrec *r)
 		pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 	return 0;
+}
+
+int
+og_worker_block(struct og_worker *w, const struct og_block *b)
+{
+	struct og_block_owned *o;
+
+	pthread_mutex_lock(&w->lock);
+	if (w->nblocks == BLOCKS_MAX) {
+		pthread_mutex_unlock(&w->lock);
+		atomic_fetch_add(&w->dropped, 1);
+		return -1;
+	}
+	o = &w->blocks[w->nblocks++];
+	memset(o, 0, sizeof(*o));
+	o->host = cap(b->host, OG_STORE_FIELD_MAX);
+	o->queue_id = cap(b->queue_id, OG_STORE_FIELD_MAX);
+	o->recipient = cap(b->recipient, OG_STORE_FIELD_MAX);
+	o->provider = cap(b->provider, OG_STORE_FIELD_MAX);
+	o->class_ = cap(b->class_, OG_STORE_FIELD_MAX);
+	o->smtp_code = cap(b->smtp_code, OG_STORE_FIELD_MAX);
+	o->enhanced_code = cap(b->enhanced_code, OG_STORE_FIELD_MAX);
+	o->provider_code = cap(b->provider_code, OG_STORE_FIELD_MAX);
+	o->remedy = cap(b->remedy, OG_STORE_FIELD_MAX);
+	o->reply = cap(b->reply, OG_STORE_TEXT_MAX);
+	o->mx_host = cap(b->mx_host, OG_STORE_FIELD_MAX);
+	o->mx_ip = cap(b->mx_ip, OG_STORE_FIELD_MAX);
+	o->egress_ip = cap(b->egress_ip, OG_STORE_FIELD_MAX);
+	o->server_tag = cap(b->server_tag, OG_STORE_FIELD_MAX);
+	o->server_time = cap(b->server_time, OG_STORE_FIELD_MAX);
+	o->identity = cap(b->identity, OG_STORE_FIELD_MAX);
+	o->source = cap(b->source, OG_STORE_FIELD_MAX);
+	o->first_seen = b->first_seen;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	return 0;
+}
+
+/* flush_blocks - write the queued block sightings, one row each */
+static void
+flush_blocks(struct og_worker *w)
+{
+	struct og_block_owned *bs;
+	size_t n, i;
+
+	pthread_mutex_lock(&w->lock);
+	if (w->nblocks == 0) {
+		pthread_mutex_unlock(&w->lock);
+		return;
+	}
+	bs = w->blocks;
+	n = w->nblocks;
+	w->blocks = og_calloc(BLOCKS_MAX, sizeof(*w->blocks));
+	w->nblocks = 0;
+	pthread_mutex_unlock(&w->lock);
+	for (i = 0; i < n; i++) {
+		struct og_block_owned *o = &bs[i];
+		struct og_block b;
+		int64_t id;
+
+		memset(&b, 0, sizeof(b));
+		b.host = o->host;
+		b.queue_id = o->queue_id;
+		b.recipient = o->recipient;
+		b.provider = o->provider;
+		b.class_ = o->class_;
+		b.smtp_code = o->smtp_code;
+		b.enhanced_code = o->enhanced_code;
+		b.provider_code = o->provider_code;
+		b.remedy = o->remedy;
+		b.reply = o->reply;
+		b.mx_host = o->mx_host;
+		b.mx_ip = o->mx_ip;
+		b.egress_ip = o->egress_ip;
+		b.server_tag = o->server_tag;
+		b.server_time = o->server_time;
+		b.identity = o->identity;
+		b.source = o->source;
+		if (og_store_block_record(w->st, &b, o->first_seen, &id) < 0) {
+			atomic_fetch_add(&w->dropped, 1);
+			og_warnx_rl(&w->rl_store,
+			    "store: block evidence not "
+			    "written: %s",
+			    og_store_error(w->st));
+		}
+	}
+	og_store_blocks_free(bs, n);
 }
 
 /* flush - write up to BATCH_MAX queued rows; called without the lock */
@@ -208,12 +298,13 @@ run(void *arg)
 			ts.tv_nsec -= 1000000000L;
 		}
 		pthread_mutex_lock(&w->lock);
-		while (!w->stop && w->count < BATCH_MAX)
+		while (!w->stop && w->count < BATCH_MAX && w->nblocks == 0)
 			if (pthread_cond_timedwait(&w->cond, &w->lock, &ts) ==
 			    ETIMEDOUT)
 				break;
 		stop = w->stop;
 		pthread_mutex_unlock(&w->lock);
+		flush_blocks(w);
 		flush(w);
 		now = time(NULL);
 		if (now != last_gen) {
@@ -246,6 +337,7 @@ og_worker_start(struct og_store *st, int64_t retention)
 
 	w->st = st;
 	w->queue = og_calloc(OG_WORKER_QUEUE_MAX, sizeof(*w->queue));
+	w->blocks = og_calloc(BLOCKS_MAX, sizeof(*w->blocks));
 	atomic_init(&w->pending, NULL);
 	atomic_init(&w->retention, retention);
 	atomic_init(&w->dropped, 0);
@@ -278,6 +370,7 @@ og_worker_stop(struct og_worker *w)
 		    dropped);
 	og_holdset_free(atomic_exchange(&w->pending, NULL));
 	og_store_close(w->st);
+	og_store_blocks_free(w->blocks, w->nblocks);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->cond);
 	og_free(w->queue);

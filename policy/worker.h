@@ -16,6 +16,7 @@
 
 #include <stdint.h>
 
+struct og_block;
 struct og_holdset;
 struct og_msgrec;
 struct og_store;
@@ -29,6 +30,8 @@ struct og_worker *og_worker_start(struct og_store *st, int64_t retention);
 void og_worker_stop(struct og_worker *);
 /* og_worker_record - queue a copy of rec; -1 when the queue is full */
 int og_worker_record(struct og_worker *, const struct og_msgrec *rec);
+/* og_worker_block - queue a copy of a block sighting; -1 when full */
+int og_worker_block(struct og_worker *, const struct og_block *b);
 /* og_worker_take_holds - a newer hold set, or NULL; the caller owns it */
 struct og_holdset *og_worker_take_holds(struct og_worker *);
 void og_worker_set_retention(struct og_worker *, int64_t);

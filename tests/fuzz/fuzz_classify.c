@@ -66,10 +66,10 @@ load(void)
 		    p[-1] == ' ' && p[-2] == '~')
 			(void)og_strbuf_adds(&copy, "\\Q\\E");
 	}
-	rules = og_classifier_parse(OG_RULES_FILE, og_strbuf_str(&text),
-	    text.len, &err);
-	plain = og_classifier_parse("plain", og_strbuf_str(&copy), copy.len,
-	    &err);
+	rules = og_classifier_parse(
+	    OG_RULES_FILE, og_strbuf_str(&text), text.len, &err);
+	plain =
+	    og_classifier_parse("plain", og_strbuf_str(&copy), copy.len, &err);
 	if (rules == NULL || plain == NULL) {
 		(void)fputs(og_strbuf_str(&err), stderr);
 		abort();

@@ -57,7 +57,8 @@ unprefiltered(struct og_strbuf *out, const char *text, size_t len)
 			while (q < le && (*q == ' ' || *q == '\t'))
 				q++;
 			if (q < le && *q == '/') {
-				(void)og_strbuf_addn(out, p, (size_t)(q + 1 - p));
+				(void)og_strbuf_addn(
+				    out, p, (size_t)(q + 1 - p));
 				(void)og_strbuf_adds(out, "\\Q\\E");
 				p = q + 1;
 			}
@@ -94,16 +95,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t i;
 
 	og_strbuf_init(&err, 0);
-	cl = og_classifier_parse("fuzz.rules", (const char *)data, size,
-	    &err);
+	cl = og_classifier_parse("fuzz.rules", (const char *)data, size, &err);
 	og_strbuf_release(&err);
 	if (cl == NULL)
 		return 0;
 	og_strbuf_init(&copy, 0);
 	unprefiltered(&copy, (const char *)data, size);
 	og_strbuf_init(&err, 0);
-	plain = og_classifier_parse("fuzz.rules", og_strbuf_str(&copy),
-	    copy.len, &err);
+	plain = og_classifier_parse(
+	    "fuzz.rules", og_strbuf_str(&copy), copy.len, &err);
 	og_strbuf_release(&err);
 	if (plain != NULL &&
 	    og_classifier_rules(plain) == og_classifier_rules(cl)) {

@@ -17,6 +17,7 @@ trap 'rm -rf "$tmp"' EXIT
 cat >"$tmp/outguard.conf" <<CONF
 store = sqlite:$tmp/outguard.db
 provider_domains = file:$top_srcdir/contrib/providers
+reply_rules = $top_srcdir/contrib/replies.rules
 myhostname = mta.example.net
 CONF
 
@@ -40,7 +41,7 @@ check() { # name, command output file
 grep -v '^#' "$dir/holds.txt" | while read -r identity scope reason; do
 	"$report" -c "$tmp/outguard.conf" hold "$identity" --scope "$scope" \
 	    --reason "$reason" --no-queue
-done 2>&1 | sed "s#$tmp#TMP#g" >"$tmp/hold.out"
+done 2>&1 | grep -v ': migration to schema version' >"$tmp/hold.out"
 check holds "$tmp/hold.out"
 
 for in in "$dir"/*.in; do

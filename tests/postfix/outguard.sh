@@ -21,6 +21,7 @@ og_setup() {
 store = sqlite:$SB/og/outguard.db
 policyd_listen = unix:$SB/og/policy.sock
 policyd_pid_file = $SB/og/policyd.pid
+status_filter_listen = unix:$SB/og/status.sock
 run_user = nobody
 myhostname = $SB_HOSTNAME
 postfix_config_dir = $SB/etc

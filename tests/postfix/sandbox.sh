@@ -798,13 +798,17 @@ sb_sink_messages() {
 	find "$SB/sink/store" -name '*.eml' -type f | sort
 }
 
-# sb_sink_grep ERE - paths of the sink's messages with a line matching ERE
+# sb_sink_grep ERE - paths of the sink's messages with a line matching ERE;
+# fails when there is none
 sb_sink_grep() {
-	local f
+	local f found=1
 	for f in $(sb_sink_messages); do
-		grep -Eq -- "$1" "$f" && echo "$f"
+		if grep -Eq -- "$1" "$f"; then
+			echo "$f"
+			found=0
+		fi
 	done
-	return 0
+	return $found
 }
 
 # sb_sink_records - the sink's JSON lines (one per transaction)

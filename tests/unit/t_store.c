@@ -7,7 +7,12 @@
  *	holds and releases with their audit rows and the generation counter
  *	(also as seen by a second connection), identity and spec validation,
  *	open errors, two threads writing at once, and a 10,000-hold load
- *	whose times are printed as TAP comments. Files are inspected with
+ *	whose times are printed as TAP comments. Schema version 2: a version
+ *	1 file migrated in place, message scans (windows, pages, early
+ *	stop), block rows (aggregation, keys, NULL and "", filters),
+ *	incidents (open, reuse, a new one after confirmation, updates and
+ *	their audit rows, two threads opening one at once), linking blocks
+ *	to incidents, and rejected input for every evidence call. Files are inspected with
  *	the sqlite3 API directly where the store interface has no reader.
  * DIAGNOSTICS: TAP through cmocka (CMOCKA_MESSAGE_OUTPUT=TAP).
  */
@@ -186,7 +191,11 @@ test_migrate_and_reopen(void **state)
 	static const char *const objects[] = { "meta", "messages", "holds",
 		"audit", "messages_host_queue_id", "messages_time",
 		"messages_sasl_time", "messages_sender_time",
-		"messages_client_time", "holds_open", "audit_time" };
+		"messages_client_time", "holds_open", "audit_time",
+		/* schema version 2 */
+		"incidents", "incidents_active", "blocks", "blocks_key",
+		"blocks_last_seen", "blocks_provider_last_seen",
+		"blocks_incident", "blocks_identity" };
 	struct og_msgrec m = msg("mx1", "4AbC1", 100, "alice");
 	struct og_msgrec_owned o;
 	struct og_store *st, *st2;
@@ -1123,6 +1132,1188 @@ test_busy(void **state)
 	og_free(path);
 }
 
+/*
+ * Schema version 1 as it shipped, frozen here: the v1 -> v2 test builds
+ * a file through it, as a v1 program would have left it.
+ */
+static const char v1_schema[] =
+    "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value NOT NULL);"
+    "INSERT INTO meta (key, value) VALUES ('holds_generation', 0);"
+    "CREATE TABLE messages (id INTEGER PRIMARY KEY, host TEXT NOT NULL,"
+    "  queue_id TEXT NOT NULL, time INTEGER NOT NULL, sasl_username TEXT,"
+    "  sasl_method TEXT, client_address TEXT, client_name TEXT,"
+    "  sender TEXT NOT NULL, recipient_count INTEGER NOT NULL,"
+    "  size INTEGER NOT NULL, rcpt_summary TEXT);"
+    "CREATE INDEX messages_host_queue_id ON messages (host, queue_id);"
+    "CREATE INDEX messages_time ON messages (time);"
+    "CREATE INDEX messages_sasl_time ON messages (sasl_username, time);"
+    "CREATE INDEX messages_sender_time ON messages (sender, time);"
+    "CREATE INDEX messages_client_time ON messages (client_address, time);"
+    "CREATE TABLE holds (id INTEGER PRIMARY KEY, identity TEXT NOT NULL,"
+    "  scope TEXT NOT NULL, reason TEXT NOT NULL, since INTEGER NOT NULL,"
+    "  until INTEGER, created_by TEXT NOT NULL, incident INTEGER,"
+    "  released INTEGER, released_by TEXT, release_reason TEXT);"
+    "CREATE UNIQUE INDEX holds_open ON holds (identity, scope)"
+    "  WHERE released IS NULL;"
+    "CREATE TABLE audit (id INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
+    "  actor TEXT NOT NULL, action TEXT NOT NULL, subject TEXT,"
+    "  reason TEXT, detail TEXT);"
+    "CREATE INDEX audit_time ON audit (time);"
+    "INSERT INTO meta (key, value) VALUES ('schema_version', 1);"
+    /* what a v1 store holds after some use */
+    "INSERT INTO messages (host, queue_id, time, sasl_username, sender,"
+    "  recipient_count, size) VALUES ('mx1', 'V1A', 10, 'alice',"
+    "  'alice@example.com', 1, 100), ('mx1', 'V1B', 20, NULL, '', 2, 200);"
+    "INSERT INTO holds (identity, scope, reason, since, created_by,"
+    "  incident) VALUES ('sasl:mallory', 'all', 'spam run', 30,"
+    "  'watcher', 7);"
+    "INSERT INTO audit (time, actor, action, subject, detail) VALUES"
+    "  (30, 'watcher', 'hold', 'sasl:mallory',"
+    "  'scope=all until=0 incident=7');"
+    "UPDATE meta SET value = 1 WHERE key = 'holds_generation';";
+
+static void
+test_migrate_v1(void **state)
+{
+	struct og_msgrec_owned o;
+	struct og_block b;
+	struct og_store *st;
+	struct og_hold *hs;
+	struct og_audit *a;
+	int64_t id = 0;
+	char *path;
+	size_t n;
+
+	(void)state;
+	path = tmp_name("v1.db");
+	{
+		sqlite3 *db = NULL;
+
+		assert_int_equal(
+		    sqlite3_open_v2(path, &db,
+		        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL),
+		    SQLITE_OK);
+		if (sqlite3_exec(db, v1_schema, NULL, NULL, NULL) != SQLITE_OK)
+			fail_msg("v1 schema: %s", sqlite3_errmsg(db));
+		sqlite3_close(db);
+	}
+	st = open_db("v1.db", NULL);
+	assert_int_equal(raw_int(path,
+	                     "SELECT value FROM meta "
+	                     "WHERE key = 'schema_version'"),
+	    2);
+	/* the v1 rows are all there */
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM messages"), 2);
+	assert_int_equal(og_store_find_message(st, "mx1", "V1A", &o), OG_FOUND);
+	assert_string_equal(o.sasl_username, "alice");
+	assert_int_equal(o.size, 100);
+	og_store_msgrec_clear(&o);
+	assert_int_equal(og_store_holds(st, 100, &hs, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(hs[0].identity, "sasl:mallory");
+	assert_int_equal(hs[0].incident, 7); /* kept, though no such row */
+	og_store_holds_free(hs, n);
+	assert_true(gen_of(st) == 1);
+	assert_int_equal(og_store_audit_list(st, 0, &a, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(a[0].detail, "scope=all until=0 incident=7");
+	og_store_audit_free(a, n);
+	/* and the v2 tables work */
+	memset(&b, 0, sizeof(b));
+	b.host = "mx1";
+	b.reply = "550 5.7.1 blocked";
+	b.source = "watcher";
+	assert_int_equal(og_store_block_record(st, &b, 40, &id), 0);
+	assert_int_equal(id, 1);
+	og_store_close(st);
+	/* a second open runs nothing again */
+	st = open_db("v1.db", NULL);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM blocks"), 1);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM meta"), 2);
+	og_store_close(st);
+	og_free(path);
+}
+
+#define SCAN_ROWS 700
+
+/* scan state: what the callback saw */
+struct scan_seen {
+	size_t n;
+	int stop_at; /* return stop_value at this row (1-based), 0: never */
+	int stop_value;
+	int64_t last_time;
+	long last_seq;
+	int out_of_order;
+	struct og_store *st; /* when set, look each row up through it */
+	char first_qid[16];
+};
+
+static int
+scan_cb(const struct og_msgrec *m, void *arg)
+{
+	struct scan_seen *s = arg;
+	unsigned long long u = 0;
+	long seq;
+
+	if (og_parse_uint(m->queue_id + 1, 0, SCAN_ROWS, &u) < 0)
+		s->out_of_order++;
+	seq = (long)u;
+
+	if (s->n > 0 &&
+	    (m->time < s->last_time ||
+	        (m->time == s->last_time && seq <= s->last_seq)))
+		s->out_of_order++;
+	if (s->n == 0)
+		og_strlcpy(s->first_qid, m->queue_id, sizeof(s->first_qid));
+	s->last_time = m->time;
+	s->last_seq = seq;
+	if (s->st != NULL &&
+	    og_store_find_message(s->st, m->host, m->queue_id, NULL) !=
+	        OG_FOUND)
+		s->out_of_order++;
+	s->n++;
+	return s->stop_at != 0 && (int)s->n == s->stop_at ? s->stop_value : 0;
+}
+
+static void
+test_messages_scan(void **state)
+{
+	static const struct {
+		const char *host;
+		int64_t since, until;
+		size_t n; /* rows seen */
+		const char *first;
+	} cases[] = {
+		{ NULL, 0, 100000, SCAN_ROWS, "Q0" },
+		{ NULL, 1000, 1007, SCAN_ROWS, "Q0" },
+		{ NULL, 1000, 1006, SCAN_ROWS - 100, "Q0" }, /* until is out */
+		{ NULL, 1003, 1004, 100, "Q300" }, /* one second */
+		{ NULL, 1003, 1003, 0, "" },
+		{ NULL, 1004, 1003, 0, "" },
+		{ NULL, 2000, 3000, 0, "" },
+		{ "mx1", 0, 100000, SCAN_ROWS / 2, "Q0" },
+		{ "mx2", 1001, 1002, 50, "Q101" },
+		{ "mx3", 0, 100000, 0, "" },
+	};
+	struct og_msgrec recs[SCAN_ROWS];
+	char qids[SCAN_ROWS][8];
+	struct scan_seen seen;
+	struct og_store *st;
+	size_t i;
+
+	(void)state;
+	st = open_db("scan.db", NULL);
+	/* 100 rows a second, hosts alternating: pages end mid-second */
+	for (i = 0; i < SCAN_ROWS; i++) {
+		(void)snprintf(qids[i], sizeof(qids[i]), "Q%zu", i);
+		recs[i] = msg(i % 2 ? "mx2" : "mx1", qids[i],
+		    1000 + (int64_t)(i / 100), "alice");
+	}
+	/* written newest second first: the scan orders, not the insert */
+	for (i = SCAN_ROWS / 100; i-- > 0;)
+		assert_int_equal(
+		    og_store_add_messages(st, recs + i * 100, 100), 0);
+	for (i = 0; i < OG_NELEM(cases); i++) {
+		memset(&seen, 0, sizeof(seen));
+		assert_int_equal(
+		    og_store_messages_scan(st, cases[i].host, cases[i].since,
+		        cases[i].until, scan_cb, &seen),
+		    0);
+		if (seen.n != cases[i].n || seen.out_of_order != 0 ||
+		    strcmp(seen.first_qid, cases[i].first) != 0)
+			fail_msg("case %zu: %zu rows from %s, %d out of order, "
+			         "want %zu from %s",
+			    i, seen.n, seen.first_qid, seen.out_of_order,
+			    cases[i].n, cases[i].first);
+	}
+	/* a non-zero return stops the scan and comes back, even mid-page */
+	memset(&seen, 0, sizeof(seen));
+	seen.stop_at = 300;
+	seen.stop_value = 42;
+	assert_int_equal(
+	    og_store_messages_scan(st, NULL, 0, 100000, scan_cb, &seen), 42);
+	assert_int_equal(seen.n, 300);
+	memset(&seen, 0, sizeof(seen));
+	seen.stop_at = 1;
+	seen.stop_value = -1;
+	assert_int_equal(
+	    og_store_messages_scan(st, NULL, 0, 100000, scan_cb, &seen), -1);
+	assert_int_equal(seen.n, 1);
+	assert_string_equal(og_store_error(st), ""); /* not a store error */
+	/* the callback may use the same handle */
+	memset(&seen, 0, sizeof(seen));
+	seen.st = st;
+	assert_int_equal(
+	    og_store_messages_scan(st, "mx1", 0, 100000, scan_cb, &seen), 0);
+	assert_int_equal(seen.n, SCAN_ROWS / 2);
+	assert_int_equal(seen.out_of_order, 0);
+	og_store_close(st);
+}
+
+/* blk - a block of the S3150 kind, as the watcher would record it */
+static struct og_block
+blk(const char *host, const char *qid, const char *rcpt, const char *egress)
+{
+	struct og_block b;
+
+	memset(&b, 0, sizeof(b));
+	b.host = host;
+	b.queue_id = qid;
+	b.recipient = rcpt;
+	b.provider = "microsoft-consumer";
+	b.class_ = "ip_block";
+	b.smtp_code = "550";
+	b.enhanced_code = "5.7.1";
+	b.provider_code = "S3150";
+	b.remedy = "delist";
+	b.reply = "550 5.7.1 Unfortunately, messages from [192.0.2.1] weren't "
+	          "sent. [Name=Protocol Filter Agent][AGT=PFA] (S3150)";
+	b.mx_host = "hotmail-com.olc.protection.outlook.com";
+	b.mx_ip = "104.47.1.33";
+	b.egress_ip = egress;
+	b.source = "watcher";
+	return b;
+}
+
+/* all_blocks - every block row, newest first */
+static struct og_block_owned *
+all_blocks(struct og_store *st, size_t *n)
+{
+	struct og_block_owned *b = NULL;
+
+	if (og_store_blocks(st, NULL, &b, n) < 0)
+		fail_msg("list blocks: %s", og_store_error(st));
+	return b;
+}
+
+static void
+test_block_aggregate(void **state)
+{
+	struct og_block b = blk("mx1", NULL, NULL, "192.0.2.1");
+	struct og_block_owned *r;
+	struct og_store *st;
+	int64_t id1 = 0, id = 0, max = -1;
+	char *path;
+	size_t n;
+
+	(void)state;
+	st = open_db("blocks.db", &path);
+	assert_int_equal(og_store_block_max_id(st, &max), 0);
+	assert_int_equal(max, 0);
+
+	/* the same key twice: one row, counted, the newest reply kept */
+	b.source = "status-filter";
+	assert_int_equal(og_store_block_record(st, &b, 100, &id1), 0);
+	assert_true(id1 > 0);
+	b.reply = "550 5.7.1 the second reply";
+	assert_int_equal(og_store_block_record(st, &b, 150, &id), 0);
+	assert_int_equal(id, id1);
+	/* a late writer (an older time) counts, but moves no time back */
+	b.reply = "550 5.7.1 a late reply";
+	assert_int_equal(og_store_block_record(st, &b, 120, &id), 0);
+	assert_int_equal(id, id1);
+	r = all_blocks(st, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(r[0].count, 3);
+	assert_int_equal(r[0].last_seen, 150);
+	assert_string_equal(r[0].reply, "550 5.7.1 the second reply");
+	og_store_blocks_free(r, n);
+	/* an earlier first sighting, recorded late, moves first_seen */
+	assert_int_equal(og_store_block_record(st, &b, 90, &id), 0);
+	/* "" is NULL: the same row, and NULL stays stored */
+	b.queue_id = "";
+	b.recipient = "";
+	b.reply = "550 5.7.1 the newest reply";
+	assert_int_equal(og_store_block_record(st, &b, 160, &id), 0);
+	assert_int_equal(id, id1);
+	r = all_blocks(st, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(r[0].id, id1);
+	assert_int_equal(r[0].count, 5);
+	assert_int_equal(r[0].first_seen, 90);
+	assert_int_equal(r[0].last_seen, 160);
+	assert_string_equal(r[0].reply, "550 5.7.1 the newest reply");
+	assert_null(r[0].queue_id);
+	assert_null(r[0].recipient);
+	assert_string_equal(r[0].source, "status-filter");
+	assert_string_equal(r[0].host, "mx1");
+	assert_string_equal(r[0].provider, "microsoft-consumer");
+	assert_string_equal(r[0].class_, "ip_block");
+	assert_string_equal(r[0].smtp_code, "550");
+	assert_string_equal(r[0].enhanced_code, "5.7.1");
+	assert_string_equal(r[0].provider_code, "S3150");
+	assert_string_equal(r[0].remedy, "delist");
+	assert_string_equal(
+	    r[0].mx_host, "hotmail-com.olc.protection.outlook.com");
+	assert_string_equal(r[0].mx_ip, "104.47.1.33");
+	assert_string_equal(r[0].egress_ip, "192.0.2.1");
+	assert_null(r[0].server_tag);
+	assert_null(r[0].identity);
+	assert_int_equal(r[0].incident, 0);
+	og_store_blocks_free(r, n);
+	assert_int_equal(
+	    raw_int(path, "SELECT count(*) FROM blocks WHERE queue_id = ''"),
+	    0);
+
+	/* identity, server tag and time are filled once, then kept */
+	b.identity = "sasl:mallory";
+	b.server_tag = "DM6NAM12FT034.eop-nam12.prod.protection.outlook.com";
+	b.server_time = "2024-05-01T10:00:00Z";
+	assert_int_equal(og_store_block_record(st, &b, 170, &id), 0);
+	b.identity = "sasl:alice";
+	b.server_tag = "OTHER";
+	b.smtp_code = "554"; /* not in the key */
+	b.class_ = "other";
+	assert_int_equal(og_store_block_record(st, &b, 180, &id), 0);
+	assert_int_equal(id, id1);
+	r = all_blocks(st, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(r[0].count, 7);
+	assert_string_equal(r[0].identity, "sasl:mallory");
+	assert_string_equal(r[0].server_tag,
+	    "DM6NAM12FT034.eop-nam12.prod.protection.outlook.com");
+	assert_string_equal(r[0].server_time, "2024-05-01T10:00:00Z");
+	assert_string_equal(r[0].smtp_code, "550");
+	assert_string_equal(r[0].class_, "ip_block");
+	og_store_blocks_free(r, n);
+
+	/* each part of the key makes its own row */
+	{
+		static const struct {
+			const char *host, *qid, *rcpt, *provider, *enhanced,
+			    *pcode, *egress;
+		} keys[] = {
+			{ "mx2", NULL, NULL, "microsoft-consumer", "5.7.1",
+			    "S3150", "192.0.2.1" },
+			{ "mx1", "4AbC1", NULL, "microsoft-consumer", "5.7.1",
+			    "S3150", "192.0.2.1" },
+			{ "mx1", "4AbC1", "a@hotmail.com", "microsoft-consumer",
+			    "5.7.1", "S3150", "192.0.2.1" },
+			{ "mx1", "4AbC1", "b@hotmail.com", "microsoft-consumer",
+			    "5.7.1", "S3150", "192.0.2.1" },
+			{ "mx1", NULL, NULL, NULL, "5.7.1", "S3150",
+			    "192.0.2.1" },
+			{ "mx1", NULL, NULL, "microsoft-consumer", "5.7.511",
+			    "S3150", "192.0.2.1" },
+			{ "mx1", NULL, NULL, "microsoft-consumer", "5.7.1",
+			    "S3140", "192.0.2.1" },
+			{ "mx1", NULL, NULL, "microsoft-consumer", "5.7.1",
+			    NULL, "192.0.2.1" },
+			{ "mx1", NULL, NULL, "microsoft-consumer", "5.7.1",
+			    "S3150", "192.0.2.2" },
+			{ "mx1", NULL, NULL, "microsoft-consumer", "5.7.1",
+			    "S3150", NULL },
+			{ "mx1", NULL, NULL, "microsoft-consumer", "5.7.1",
+			    "S3150", "2001:db8::1" },
+		};
+		int64_t ids[OG_NELEM(keys)];
+		size_t i, j;
+
+		for (i = 0; i < OG_NELEM(keys); i++) {
+			b = blk(keys[i].host, keys[i].qid, keys[i].rcpt,
+			    keys[i].egress);
+			b.provider = keys[i].provider;
+			b.enhanced_code = keys[i].enhanced;
+			b.provider_code = keys[i].pcode;
+			assert_int_equal(
+			    og_store_block_record(st, &b, 200, &ids[i]), 0);
+			if (ids[i] == id1)
+				fail_msg("key %zu joined the first row", i);
+			for (j = 0; j < i; j++)
+				if (ids[j] == ids[i])
+					fail_msg("keys %zu and %zu share a row",
+					    j, i);
+		}
+		/* one IPv6 address, however it is spelled, is one key */
+		b = blk("mx1", NULL, NULL, "2001:DB8:0::1");
+		assert_int_equal(og_store_block_record(st, &b, 210, &id), 0);
+		assert_int_equal(id, ids[OG_NELEM(keys) - 1]);
+		/* an empty egress IP is unknown, as NULL is */
+		b = blk("mx1", NULL, NULL, "");
+		assert_int_equal(og_store_block_record(st, &b, 210, &id), 0);
+		assert_int_equal(id, ids[OG_NELEM(keys) - 2]);
+		assert_int_equal(og_store_block_max_id(st, &max), 0);
+		assert_int_equal(max, ids[OG_NELEM(keys) - 1]);
+		assert_int_equal(raw_int(path, "SELECT count(*) FROM blocks"),
+		    (int64_t)OG_NELEM(keys) + 1);
+	}
+	/* the reply is kept verbatim up to OG_STORE_TEXT_MAX bytes */
+	{
+		char big[OG_STORE_TEXT_MAX + 1];
+
+		memset(big, 'x', sizeof(big) - 1);
+		big[0] = '\n';
+		big[1] = '\'';
+		big[sizeof(big) - 1] = '\0';
+		b = blk("mx9", NULL, NULL, NULL);
+		b.reply = big;
+		assert_int_equal(og_store_block_record(st, &b, 300, &id), 0);
+		r = all_blocks(st, &n);
+		assert_string_equal(r[0].reply, big);
+		og_store_blocks_free(r, n);
+	}
+	og_store_close(st);
+	og_free(path);
+}
+
+static void
+test_block_filters(void **state)
+{
+	static const struct {
+		int64_t since;
+		const char *provider, *code, *identity, *egress;
+		int incident; /* 1: the incident of rows 0 and 1 */
+		size_t limit;
+		const char *want; /* row numbers, newest first */
+	} cases[] = {
+		{ 0, NULL, NULL, NULL, NULL, 0, 0, "43210" },
+		{ 250, NULL, NULL, NULL, NULL, 0, 0, "432" },
+		{ 500, NULL, NULL, NULL, NULL, 0, 0, "4" },
+		{ 501, NULL, NULL, NULL, NULL, 0, 0, "" },
+		{ 0, "microsoft-consumer", NULL, NULL, NULL, 0, 0, "4210" },
+		{ 0, "gmail", NULL, NULL, NULL, 0, 0, "3" },
+		{ 0, "nobody", NULL, NULL, NULL, 0, 0, "" },
+		{ 0, NULL, "S3150", NULL, NULL, 0, 0, "10" }, /* provider */
+		{ 0, NULL, "421", NULL, NULL, 0, 0, "3" }, /* smtp */
+		{ 0, NULL, "5.7.1", NULL, NULL, 0, 0, "210" }, /* enhanced */
+		{ 0, NULL, "5.7.511", NULL, NULL, 0, 0, "4" },
+		{ 0, NULL, "", NULL, NULL, 0, 0, "43210" }, /* "" is any */
+		{ 0, NULL, NULL, "sasl:alice", NULL, 0, 0, "31" },
+		{ 0, NULL, NULL, "sasl:nobody", NULL, 0, 0, "" },
+		{ 0, NULL, NULL, NULL, "192.0.2.1", 0, 0, "310" },
+		{ 0, NULL, NULL, NULL, "192.0.2.2", 0, 0, "2" },
+		{ 0, NULL, NULL, NULL, NULL, 1, 0, "10" },
+		{ 0, "microsoft-consumer", NULL, "sasl:alice", NULL, 0, 0,
+		    "1" },
+		{ 250, "microsoft-consumer", NULL, NULL, NULL, 0, 0, "42" },
+		{ 0, NULL, "S3150", "sasl:mallory", "192.0.2.1", 1, 0, "0" },
+		{ 0, NULL, NULL, NULL, NULL, 0, 2, "43" },
+		{ 0, "microsoft-consumer", NULL, NULL, NULL, 0, 1, "4" },
+		{ 0, NULL, NULL, "sasl:alice", NULL, 1, 5, "1" },
+	};
+	struct og_block rows[5];
+	struct og_block_filter f;
+	struct og_block_owned *r;
+	struct og_incident inc;
+	struct og_strbuf got;
+	struct og_store *st;
+	int64_t ids[5], max = 0;
+	size_t i, j, k, n;
+
+	(void)state;
+	st = open_db("filters.db", NULL);
+	rows[0] = blk("mx1", "Q1", "a@hotmail.com", "192.0.2.1");
+	rows[0].identity = "sasl:mallory";
+	rows[1] = blk("mx1", "Q2", "b@hotmail.com", "192.0.2.1");
+	rows[1].identity = "sasl:alice";
+	rows[2] = blk("mx2", NULL, NULL, "192.0.2.2");
+	rows[2].provider_code = "S3140";
+	rows[3] = blk("mx1", "Q3", "c@gmail.com", "192.0.2.1");
+	rows[3].provider = "gmail";
+	rows[3].class_ = "rate_limit";
+	rows[3].smtp_code = "421";
+	rows[3].enhanced_code = "4.7.28";
+	rows[3].provider_code = NULL;
+	rows[3].identity = "sasl:alice";
+	rows[4] = blk("mx1", "Q4", "d@outlook.com", NULL);
+	rows[4].enhanced_code = "5.7.511";
+	rows[4].provider_code = NULL;
+	rows[4].identity = "sasl:bob";
+	for (i = 0; i < OG_NELEM(rows); i++) {
+		assert_int_equal(og_store_block_record(st, &rows[i],
+		                     100 * (int64_t)(i + 1), &ids[i]),
+		    0);
+		assert_int_equal(og_store_block_max_id(st, &max), 0);
+		assert_int_equal(max, ids[i]);
+	}
+	assert_int_equal(og_store_incident_open(st, "mx1", "microsoft-consumer",
+	                     "192.0.2.1", 100, &inc),
+	    OG_NOTFOUND);
+	assert_int_equal(
+	    og_store_block_link(st, inc.id, "microsoft-consumer", "192.0.2.1"),
+	    0);
+	og_strbuf_init(&got, 0);
+	for (i = 0; i < OG_NELEM(cases); i++) {
+		memset(&f, 0, sizeof(f));
+		f.since = cases[i].since;
+		f.provider = cases[i].provider;
+		f.code = cases[i].code;
+		f.identity = cases[i].identity;
+		f.egress_ip = cases[i].egress;
+		f.incident = cases[i].incident ? inc.id : 0;
+		f.limit = cases[i].limit;
+		if (og_store_blocks(st, &f, &r, &n) < 0)
+			fail_msg("case %zu: %s", i, og_store_error(st));
+		og_strbuf_reset(&got);
+		for (j = 0; j < n; j++)
+			for (k = 0; k < OG_NELEM(ids); k++)
+				if (r[j].id == ids[k])
+					(void)og_strbuf_addc(
+					    &got, (int)('0' + k));
+		if (strcmp(og_strbuf_str(&got), cases[i].want) != 0)
+			fail_msg("case %zu: rows \"%s\", want \"%s\"", i,
+			    og_strbuf_str(&got), cases[i].want);
+		og_store_blocks_free(r, n);
+	}
+	og_strbuf_release(&got);
+	og_store_incident_clear(&inc);
+	og_store_close(st);
+}
+
+/* check_incident - the fields of an incident that the tests vary */
+static void
+check_incident(const struct og_incident *inc, const char *host,
+    const char *egress, const char *state, int64_t opened)
+{
+	assert_string_equal(inc->host, host);
+	if (egress == NULL)
+		assert_null(inc->egress_ip);
+	else
+		assert_string_equal(inc->egress_ip, egress);
+	assert_string_equal(inc->state, state);
+	assert_int_equal(inc->opened, opened);
+}
+
+static void
+test_incidents(void **state)
+{
+	static const char *const audit[][4] = {
+		{ "incident-open", "incident:1",
+		    "provider=microsoft-consumer egress_ip=192.0.2.1", "mx1" },
+		{ "incident-open", "incident:2", "provider=microsoft-consumer",
+		    "mx1" },
+		{ "incident-open", "incident:3",
+		    "provider=gmail egress_ip=192.0.2.1", "mx2" },
+		{ "incident-released", "incident:1",
+		    "from=open provider=microsoft-consumer egress_ip=192.0.2.1",
+		    "cli:root" },
+		{ "incident-open", "incident:1",
+		    "from=released provider=microsoft-consumer "
+		    "egress_ip=192.0.2.1",
+		    "watcher" },
+		{ "incident-confirmed", "incident:1",
+		    "from=open provider=microsoft-consumer egress_ip=192.0.2.1",
+		    "watcher" },
+		{ "incident-open", "incident:4",
+		    "provider=microsoft-consumer egress_ip=192.0.2.1", "mx2" },
+	};
+	static const char suspects[] =
+	    "[{\"identity\":\"sasl:mallory\",\"messages\":200}]";
+	struct og_incident inc, got, *list;
+	struct og_store *st;
+	int64_t id1;
+	char *path;
+	size_t n;
+
+	(void)state;
+	st = open_db("incidents.db", &path);
+	assert_int_equal(og_store_incident_open(st, "mx1", "microsoft-consumer",
+	                     "192.0.2.1", 1000, &inc),
+	    OG_NOTFOUND);
+	id1 = inc.id;
+	assert_int_equal(id1, 1);
+	check_incident(&inc, "mx1", "192.0.2.1", "open", 1000);
+	assert_string_equal(inc.provider, "microsoft-consumer");
+	assert_string_equal(inc.suspects, "[]");
+	assert_string_equal(inc.holds, "[]");
+	assert_string_equal(inc.notified, "{}");
+	assert_int_equal(inc.blocks, 0);
+	assert_int_equal(inc.first_block, 0);
+	assert_int_equal(inc.released, 0);
+	assert_int_equal(inc.confirmed, 0);
+	assert_int_equal(inc.deliveries_after_release, 0);
+	og_store_incident_clear(&inc);
+	/* the same key from another host: the same incident */
+	assert_int_equal(og_store_incident_open(st, "mx2", "microsoft-consumer",
+	                     "192.0.2.1", 1001, &inc),
+	    OG_FOUND);
+	assert_int_equal(inc.id, id1);
+	check_incident(&inc, "mx1", "192.0.2.1", "open", 1000);
+	og_store_incident_clear(&inc);
+	/* an unknown egress IP is its own key; "" is unknown too */
+	assert_int_equal(og_store_incident_open(
+	                     st, "mx1", "microsoft-consumer", NULL, 1002, &inc),
+	    OG_NOTFOUND);
+	assert_int_equal(inc.id, 2);
+	check_incident(&inc, "mx1", NULL, "open", 1002);
+	og_store_incident_clear(&inc);
+	assert_int_equal(og_store_incident_open(
+	                     st, "mx1", "microsoft-consumer", "", 1003, NULL),
+	    OG_FOUND);
+	/* another provider, the same IP: another incident */
+	assert_int_equal(
+	    og_store_incident_open(st, "mx2", "gmail", "192.0.2.1", 1004, &inc),
+	    OG_NOTFOUND);
+	assert_int_equal(inc.id, 3);
+	og_store_incident_clear(&inc);
+
+	/* released: still the incident of its key */
+	assert_int_equal(og_store_incident_get(st, id1, &inc), OG_FOUND);
+	og_free(inc.state);
+	inc.state = og_strdup("released");
+	inc.released = 2000;
+	og_free(inc.suspects);
+	inc.suspects = og_strdup(suspects);
+	assert_int_equal(
+	    og_store_incident_update(st, &inc, "cli:root", 2000), 0);
+	og_store_incident_clear(&inc);
+	assert_int_equal(og_store_incident_open(st, "mx1", "microsoft-consumer",
+	                     "192.0.2.1", 2100, &inc),
+	    OG_FOUND);
+	assert_int_equal(inc.id, id1);
+	check_incident(&inc, "mx1", "192.0.2.1", "released", 1000);
+	assert_int_equal(inc.released, 2000);
+	assert_string_equal(inc.suspects, suspects);
+	/* the block came back: reopened; a write with no state change */
+	og_free(inc.state);
+	inc.state = og_strdup("open");
+	assert_int_equal(
+	    og_store_incident_update(st, &inc, "watcher", 2100), 0);
+	og_free(inc.notified);
+	inc.notified = og_strdup("{\"command\":{\"open\":1000}}");
+	assert_int_equal(
+	    og_store_incident_update(st, &inc, "watcher", 2101), 0);
+	/* confirmed: the next block opens a new incident */
+	og_free(inc.state);
+	inc.state = og_strdup("confirmed");
+	inc.confirmed = 3000;
+	inc.deliveries_after_release = 12;
+	assert_int_equal(
+	    og_store_incident_update(st, &inc, "watcher", 3000), 0);
+	og_store_incident_clear(&inc);
+	assert_int_equal(og_store_incident_get(st, id1, &got), OG_FOUND);
+	check_incident(&got, "mx1", "192.0.2.1", "confirmed", 1000);
+	assert_int_equal(got.released, 2000);
+	assert_int_equal(got.confirmed, 3000);
+	assert_int_equal(got.deliveries_after_release, 12);
+	assert_string_equal(got.notified, "{\"command\":{\"open\":1000}}");
+	assert_int_equal(og_store_incident_open(st, "mx2", "microsoft-consumer",
+	                     "192.0.2.1", 4000, &inc),
+	    OG_NOTFOUND);
+	assert_int_equal(inc.id, 4);
+	check_incident(&inc, "mx2", "192.0.2.1", "open", 4000);
+	og_store_incident_clear(&inc);
+	/* one open incident per key: the confirmed one cannot reopen now */
+	og_free(got.state);
+	got.state = og_strdup("open");
+	assert_int_equal(
+	    og_store_incident_update(st, &got, "cli:root", 4001), OG_ERROR);
+	assert_contains(og_store_error(st), "UNIQUE constraint failed");
+	/* JSON members left NULL are written as empty */
+	og_free(got.suspects);
+	got.suspects = NULL;
+	og_free(got.state);
+	got.state = og_strdup("confirmed");
+	assert_int_equal(
+	    og_store_incident_update(st, &got, "cli:root", 4002), 0);
+	og_store_incident_clear(&got);
+	assert_int_equal(og_store_incident_get(st, id1, &got), OG_FOUND);
+	assert_string_equal(got.suspects, "[]");
+	og_store_incident_clear(&got);
+	assert_int_equal(og_store_incident_get(st, 99, &got), OG_NOTFOUND);
+	assert_null(got.host);
+
+	check_audit(st, 0, audit, OG_NELEM(audit));
+	/* lists: newest first, by state */
+	assert_int_equal(og_store_incidents(st, NULL, &list, &n), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(list[0].id, 4);
+	assert_int_equal(list[1].id, 3);
+	assert_int_equal(list[2].id, 2);
+	assert_int_equal(list[3].id, 1);
+	og_store_incidents_free(list, n);
+	assert_int_equal(og_store_incidents(st, "open", &list, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(list[0].id, 4);
+	og_store_incidents_free(list, n);
+	assert_int_equal(og_store_incidents(st, "confirmed", &list, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(list[0].id, 1);
+	og_store_incidents_free(list, n);
+	assert_int_equal(og_store_incidents(st, "released", &list, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(list);
+	og_store_incidents_free(list, n);
+	og_store_close(st);
+	og_free(path);
+}
+
+static void
+test_block_link(void **state)
+{
+	struct og_block b;
+	struct og_block_filter f;
+	struct og_block_owned *r;
+	struct og_incident inc, unknown;
+	struct og_store *st;
+	int64_t id;
+	char *path;
+	size_t n;
+
+	(void)state;
+	st = open_db("blocklink.db", &path);
+	assert_int_equal(og_store_incident_open(st, "mx1", "microsoft-consumer",
+	                     "192.0.2.1", 90, &inc),
+	    OG_NOTFOUND);
+	assert_int_equal(og_store_incident_open(st, "mx1", "microsoft-consumer",
+	                     NULL, 90, &unknown),
+	    OG_NOTFOUND);
+	/* three rows of the key, one counted twice */
+	b = blk("mx1", "Q1", "a@hotmail.com", "192.0.2.1");
+	assert_int_equal(og_store_block_record(st, &b, 100, NULL), 0);
+	assert_int_equal(og_store_block_record(st, &b, 150, NULL), 0);
+	b = blk("mx1", "Q2", "b@hotmail.com", "192.0.2.1");
+	assert_int_equal(og_store_block_record(st, &b, 120, NULL), 0);
+	b = blk("mx2", NULL, NULL, "192.0.2.1");
+	assert_int_equal(og_store_block_record(st, &b, 130, NULL), 0);
+	/* and rows of other keys */
+	b = blk("mx1", "Q3", "c@hotmail.com", NULL);
+	assert_int_equal(og_store_block_record(st, &b, 50, NULL), 0);
+	b = blk("mx1", "Q4", "d@hotmail.com", "192.0.2.2");
+	assert_int_equal(og_store_block_record(st, &b, 60, NULL), 0);
+	b = blk("mx1", "Q5", "e@gmail.com", "192.0.2.1");
+	b.provider = "gmail";
+	assert_int_equal(og_store_block_record(st, &b, 70, NULL), 0);
+	b = blk("mx1", "Q6", "f@hotmail.com", "192.0.2.1");
+	b.provider = NULL;
+	assert_int_equal(og_store_block_record(st, &b, 80, NULL), 0);
+
+	assert_int_equal(
+	    og_store_block_link(st, inc.id, "microsoft-consumer", "192.0.2.1"),
+	    0);
+	og_store_incident_clear(&inc);
+	assert_int_equal(og_store_incident_get(st, 1, &inc), OG_FOUND);
+	assert_int_equal(inc.blocks, 3);
+	assert_int_equal(inc.first_block, 100);
+	assert_int_equal(inc.last_block, 150);
+	og_store_incident_clear(&inc);
+	assert_int_equal(
+	    raw_int(path, "SELECT count(*) FROM blocks WHERE incident = 1"), 3);
+	assert_int_equal(raw_int(path,
+	                     "SELECT count(*) FROM blocks "
+	                     "WHERE incident IS NULL"),
+	    4);
+	/* again: nothing new to link, nothing changes */
+	assert_int_equal(
+	    og_store_block_link(st, 1, "microsoft-consumer", "192.0.2.1"), 0);
+	assert_int_equal(og_store_incident_get(st, 1, &inc), OG_FOUND);
+	assert_int_equal(inc.blocks, 3);
+	og_store_incident_clear(&inc);
+	/* a repeat of a linked row moves the incident's last block */
+	b = blk("mx1", "Q2", "b@hotmail.com", "192.0.2.1");
+	assert_int_equal(og_store_block_record(st, &b, 400, NULL), 0);
+	assert_int_equal(og_store_incident_get(st, 1, &inc), OG_FOUND);
+	assert_int_equal(inc.blocks, 3);
+	assert_int_equal(inc.last_block, 400);
+	og_store_incident_clear(&inc);
+	/* a row recorded with its incident is counted at once */
+	b = blk("mx1", "Q7", "g@hotmail.com", "192.0.2.1");
+	b.incident = 1;
+	assert_int_equal(og_store_block_record(st, &b, 500, &id), 0);
+	assert_int_equal(og_store_incident_get(st, 1, &inc), OG_FOUND);
+	assert_int_equal(inc.blocks, 4);
+	assert_int_equal(inc.last_block, 500);
+	og_store_incident_clear(&inc);
+	/* NULL matches NULL: only the row of unknown egress IP */
+	assert_int_equal(
+	    og_store_block_link(st, unknown.id, "microsoft-consumer", NULL), 0);
+	assert_int_equal(og_store_incident_get(st, unknown.id, &inc), OG_FOUND);
+	assert_int_equal(inc.blocks, 1);
+	assert_int_equal(inc.first_block, 50);
+	og_store_incident_clear(&inc);
+	memset(&f, 0, sizeof(f));
+	f.incident = unknown.id;
+	assert_int_equal(og_store_blocks(st, &f, &r, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(r[0].queue_id, "Q3");
+	og_store_blocks_free(r, n);
+	/* a linked row stays with its incident */
+	assert_int_equal(og_store_block_link(
+	                     st, unknown.id, "microsoft-consumer", "192.0.2.1"),
+	    0);
+	assert_int_equal(og_store_incident_get(st, unknown.id, &inc), OG_FOUND);
+	assert_int_equal(inc.blocks, 1);
+	og_store_incident_clear(&inc);
+	og_store_incident_clear(&unknown);
+	og_store_close(st);
+	og_free(path);
+}
+
+#define RACE_KEYS 40
+
+struct opener {
+	const char *spec;
+	pthread_barrier_t *start;
+	int64_t ids[RACE_KEYS];
+	int created;
+	int failures;
+	char why[256];
+};
+
+/* opener - a thread opening the incident of every key, as a daemon */
+static void *
+opener(void *arg)
+{
+	struct opener *o = arg;
+	struct og_incident inc;
+	struct og_store *st;
+	char provider[32];
+	int i, rc;
+
+	st = og_store_open(o->spec, NULL);
+	for (i = 0; i < RACE_KEYS; i++) {
+		/* both threads go for each key at the same moment */
+		(void)pthread_barrier_wait(o->start);
+		if (st == NULL) {
+			o->failures++;
+			continue;
+		}
+		(void)snprintf(provider, sizeof(provider), "p%d", i);
+		rc = og_store_incident_open(
+		    st, "mx1", provider, i % 2 ? NULL : "192.0.2.1", 100, &inc);
+		if (rc < 0) {
+			if (o->failures++ == 0)
+				og_strlcpy(
+				    o->why, og_store_error(st), sizeof(o->why));
+			continue;
+		}
+		o->created += rc == OG_NOTFOUND;
+		o->ids[i] = inc.id;
+		og_store_incident_clear(&inc);
+	}
+	og_store_close(st);
+	return NULL;
+}
+
+static void
+test_incident_race(void **state)
+{
+	struct opener o[2];
+	pthread_barrier_t start;
+	pthread_t tid[2];
+	char *path, *spec;
+	size_t i;
+
+	(void)state;
+	path = tmp_name("race.db");
+	spec = spec_of(path);
+	og_store_close(open_db("race.db", NULL));
+	assert_int_equal(pthread_barrier_init(&start, NULL, OG_NELEM(o)), 0);
+	for (i = 0; i < OG_NELEM(o); i++) {
+		memset(&o[i], 0, sizeof(o[i]));
+		o[i].spec = spec;
+		o[i].start = &start;
+		assert_int_equal(
+		    pthread_create(&tid[i], NULL, opener, &o[i]), 0);
+	}
+	for (i = 0; i < OG_NELEM(o); i++) {
+		assert_int_equal(pthread_join(tid[i], NULL), 0);
+		if (o[i].failures != 0)
+			fail_msg("thread %zu: %d failures: %s", i,
+			    o[i].failures, o[i].why);
+	}
+	(void)pthread_barrier_destroy(&start);
+	/* every key has one incident, and both threads got that one */
+	assert_int_equal(o[0].created + o[1].created, RACE_KEYS);
+	assert_int_equal(
+	    raw_int(path, "SELECT count(*) FROM incidents"), RACE_KEYS);
+	for (i = 0; i < RACE_KEYS; i++)
+		assert_int_equal(o[0].ids[i], o[1].ids[i]);
+	printf("# incidents created: %d by one thread, %d by the other\n",
+	    o[0].created, o[1].created);
+	og_free(spec);
+	og_free(path);
+}
+
+/* the bad field of a block record case */
+enum bad_block {
+	BB_NONE,
+	BB_HOST,
+	BB_QID,
+	BB_RCPT,
+	BB_PROVIDER,
+	BB_REPLY,
+	BB_EGRESS,
+	BB_IDENTITY,
+	BB_SOURCE,
+	BB_TAG,
+	BB_INCIDENT,
+};
+
+static void
+test_evidence_bad_input(void **state)
+{
+	static const struct {
+		enum bad_block field;
+		const char *v; /* "LONG": FIELD_MAX + 1, "TEXT": TEXT_MAX + 1 */
+		int64_t num;
+		const char *err;
+	} cases[] = {
+		{ BB_HOST, NULL, 0, "host missing" },
+		{ BB_HOST, "", 0, "host empty" },
+		{ BB_HOST, "LONG", 0, "host too long" },
+		{ BB_QID, "LONG", 0, "queue_id too long" },
+		{ BB_RCPT, "LONG", 0, "recipient too long" },
+		{ BB_PROVIDER, "Microsoft", 0, "provider is not a provider" },
+		{ BB_PROVIDER, "LONG", 0, "provider too long" },
+		{ BB_REPLY, NULL, 0, "reply missing" },
+		{ BB_REPLY, "TEXT", 0, "reply too long" },
+		{ BB_EGRESS, "192.0.2", 0, "egress_ip is not an IP address" },
+		{ BB_EGRESS, "192.0.2.1/24", 0, "egress_ip is not an IP" },
+		{ BB_EGRESS, "LONG", 0, "egress_ip too long" },
+		{ BB_IDENTITY, "mallory", 0, "identity is not valid" },
+		{ BB_SOURCE, NULL, 0, "source missing" },
+		{ BB_SOURCE, "", 0, "source empty" },
+		{ BB_TAG, "LONG", 0, "server_tag too long" },
+		{ BB_INCIDENT, NULL, -1, "incident is negative" },
+		{ BB_INCIDENT, NULL, 99, "FOREIGN KEY constraint failed" },
+		{ BB_NONE, NULL, -1, "time is negative" },
+	};
+	char lng[OG_STORE_FIELD_MAX + 2], text[OG_STORE_TEXT_MAX + 2];
+	struct og_block_filter f;
+	struct og_block_owned *r = NULL;
+	struct og_incident inc, *list = NULL;
+	struct og_block b;
+	struct og_store *st;
+	struct scan_seen seen;
+	int64_t id;
+	char *path;
+	size_t i, n = 7;
+
+	(void)state;
+	memset(lng, 'a', sizeof(lng) - 1);
+	lng[sizeof(lng) - 1] = '\0';
+	memset(text, 't', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	st = open_db("badev.db", &path);
+
+	/* og_store_block_record: rejected whole, nothing written */
+	for (i = 0; i < OG_NELEM(cases); i++) {
+		const char *v = cases[i].v;
+		int64_t now = 100;
+
+		if (v != NULL && strcmp(v, "LONG") == 0)
+			v = lng;
+		else if (v != NULL && strcmp(v, "TEXT") == 0)
+			v = text;
+		b = blk("mx1", "Q1", "a@hotmail.com", "192.0.2.1");
+		switch (cases[i].field) {
+		case BB_NONE:
+			now = cases[i].num;
+			break;
+		case BB_HOST:
+			b.host = v;
+			break;
+		case BB_QID:
+			b.queue_id = v;
+			break;
+		case BB_RCPT:
+			b.recipient = v;
+			break;
+		case BB_PROVIDER:
+			b.provider = v;
+			break;
+		case BB_REPLY:
+			b.reply = v;
+			break;
+		case BB_EGRESS:
+			b.egress_ip = v;
+			break;
+		case BB_IDENTITY:
+			b.identity = v;
+			break;
+		case BB_SOURCE:
+			b.source = v;
+			break;
+		case BB_TAG:
+			b.server_tag = v;
+			break;
+		case BB_INCIDENT:
+			b.incident = cases[i].num;
+			break;
+		}
+		id = -3;
+		if (og_store_block_record(st, &b, now, &id) != OG_ERROR)
+			fail_msg("case %zu accepted", i);
+		assert_int_equal(id, -3);
+		assert_contains(og_store_error(st), cases[i].err);
+	}
+	assert_int_equal(og_store_block_record(st, NULL, 1, &id), OG_ERROR);
+	assert_contains(og_store_error(st), "block missing");
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM blocks"), 0);
+	/* at the bounds: taken */
+	lng[OG_STORE_FIELD_MAX] = '\0';
+	text[OG_STORE_TEXT_MAX] = '\0';
+	b = blk(lng, lng, lng, "::ffff:192.0.2.1");
+	b.reply = text;
+	b.server_tag = lng;
+	assert_int_equal(og_store_block_record(st, &b, 1, &id), 0);
+	lng[OG_STORE_FIELD_MAX] = 'a';
+	text[OG_STORE_TEXT_MAX] = 't';
+
+	/* og_store_blocks and og_store_block_max_id */
+	memset(&f, 0, sizeof(f));
+	f.limit = OG_STORE_ROWS_MAX + 1;
+	assert_int_equal(og_store_blocks(st, &f, &r, &n), OG_ERROR);
+	assert_contains(og_store_error(st), "limit is over");
+	assert_null(r);
+	assert_int_equal(n, 7);
+	f.limit = 0;
+	f.incident = -1;
+	assert_int_equal(og_store_blocks(st, &f, &r, &n), OG_ERROR);
+	assert_contains(og_store_error(st), "incident is negative");
+	f.incident = 0;
+	f.code = lng;
+	assert_int_equal(og_store_blocks(st, &f, &r, &n), OG_ERROR);
+	assert_contains(og_store_error(st), "code too long");
+	f.code = NULL;
+	f.egress_ip = "not-an-ip";
+	assert_int_equal(og_store_blocks(st, &f, &r, &n), OG_ERROR);
+	assert_contains(og_store_error(st), "egress_ip is not an IP");
+	assert_int_equal(og_store_blocks(st, NULL, NULL, &n), OG_ERROR);
+	assert_contains(og_store_error(st), "result missing");
+	f.egress_ip = "::FFFF:192.0.2.1"; /* matched in canonical form */
+	assert_int_equal(og_store_blocks(st, &f, &r, &n), 0);
+	assert_int_equal(n, 1);
+	og_store_blocks_free(r, n);
+	assert_int_equal(og_store_block_max_id(st, NULL), OG_ERROR);
+	assert_contains(og_store_error(st), "result missing");
+
+	/* incidents */
+	assert_int_equal(
+	    og_store_incident_open(st, "", "microsoft-consumer", NULL, 1, &inc),
+	    OG_ERROR);
+	assert_contains(og_store_error(st), "host empty");
+	assert_int_equal(og_store_incident_open(
+	                     st, lng, "microsoft-consumer", NULL, 1, &inc),
+	    OG_ERROR);
+	assert_contains(og_store_error(st), "host too long");
+	assert_int_equal(
+	    og_store_incident_open(st, "mx1", NULL, NULL, 1, &inc), OG_ERROR);
+	assert_contains(og_store_error(st), "provider missing");
+	assert_int_equal(
+	    og_store_incident_open(st, "mx1", "provider:gmail", NULL, 1, &inc),
+	    OG_ERROR);
+	assert_contains(og_store_error(st), "provider is not");
+	assert_int_equal(
+	    og_store_incident_open(st, "mx1", "gmail", "1.2.3.4.5", 1, &inc),
+	    OG_ERROR);
+	assert_contains(og_store_error(st), "egress_ip is not an IP");
+	assert_int_equal(
+	    og_store_incident_open(st, "mx1", "gmail", NULL, -1, &inc),
+	    OG_ERROR);
+	assert_contains(og_store_error(st), "time is negative");
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM incidents"), 0);
+	assert_int_equal(og_store_incident_get(st, 0, &inc), OG_ERROR);
+	assert_contains(og_store_error(st), "id is not positive");
+	assert_int_equal(og_store_incident_get(st, -5, NULL), OG_ERROR);
+	assert_int_equal(og_store_incidents(st, "closed", NULL, &n), OG_ERROR);
+	assert_contains(og_store_error(st), "result missing");
+	assert_int_equal(og_store_incidents(st, "closed", &list, &n), OG_ERROR);
+	assert_contains(og_store_error(st), "state is not open");
+	assert_null(list);
+
+	assert_int_equal(
+	    og_store_incident_open(st, "mx1", "gmail", NULL, 10, &inc),
+	    OG_NOTFOUND);
+	{
+		static const struct {
+			int what; /* which member goes bad */
+			const char *err;
+		} ucases[] = {
+			{ 0, "id is not positive" },
+			{ 1, "state is not open" },
+			{ 2, "state is not open" },
+			{ 3, "suspects too long" },
+			{ 4, "notified too long" },
+			{ 5, "negative" },
+			{ 6, "negative" },
+			{ 7, "actor missing" },
+			{ 8, "actor empty" },
+			{ 9, "no incident 99" },
+			{ 10, "time is negative" },
+		};
+		struct og_incident u;
+		const char *actor;
+		int64_t now;
+
+		for (i = 0; i < OG_NELEM(ucases); i++) {
+			u = inc;
+			actor = "cli:root";
+			now = 20;
+			switch (ucases[i].what) {
+			case 0:
+				u.id = 0;
+				break;
+			case 1:
+				u.state = (char *)"closed";
+				break;
+			case 2:
+				u.state = NULL;
+				break;
+			case 3:
+				u.suspects = text;
+				break;
+			case 4:
+				u.notified = text;
+				break;
+			case 5:
+				u.released = -1;
+				break;
+			case 6:
+				u.deliveries_after_release = -1;
+				break;
+			case 7:
+				actor = NULL;
+				break;
+			case 8:
+				actor = "";
+				break;
+			case 9:
+				u.id = 99;
+				break;
+			case 10:
+				now = -1;
+				break;
+			}
+			if (og_store_incident_update(st, &u, actor, now) !=
+			    OG_ERROR)
+				fail_msg("update case %zu accepted", i);
+			assert_contains(og_store_error(st), ucases[i].err);
+		}
+		assert_int_equal(
+		    og_store_incident_update(st, NULL, "x", 1), OG_ERROR);
+	}
+	/* og_store_block_link */
+	assert_int_equal(og_store_block_link(st, 0, "gmail", NULL), OG_ERROR);
+	assert_contains(og_store_error(st), "incident is not positive");
+	assert_int_equal(og_store_block_link(st, inc.id, NULL, NULL), OG_ERROR);
+	assert_contains(og_store_error(st), "provider missing");
+	assert_int_equal(
+	    og_store_block_link(st, inc.id, "gmail", "x"), OG_ERROR);
+	assert_contains(og_store_error(st), "egress_ip is not an IP");
+	assert_int_equal(og_store_block_link(st, 42, "gmail", NULL), OG_ERROR);
+	assert_contains(og_store_error(st), "no incident 42");
+	og_store_incident_clear(&inc);
+	/* only the open above wrote an audit row */
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM audit"), 1);
+
+	/* og_store_messages_scan */
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(
+	    og_store_messages_scan(st, NULL, 0, 10, NULL, NULL), OG_ERROR);
+	assert_contains(og_store_error(st), "callback missing");
+	assert_int_equal(
+	    og_store_messages_scan(st, "", 0, 10, scan_cb, &seen), OG_ERROR);
+	assert_contains(og_store_error(st), "host empty");
+	assert_int_equal(
+	    og_store_messages_scan(st, lng, 0, 10, scan_cb, &seen), OG_ERROR);
+	assert_contains(og_store_error(st), "host too long");
+	assert_int_equal(seen.n, 0);
+	og_store_close(st);
+	og_free(path);
+}
+
 #define THREAD_ROUNDS 200
 
 struct writer {
@@ -1280,6 +2471,9 @@ test_free_null(void **state)
 	assert_int_equal(og_store_msgrec_valid(NULL), 0);
 	og_store_holds_free(NULL, 0);
 	og_store_audit_free(NULL, 0);
+	og_store_blocks_free(NULL, 0);
+	og_store_incidents_free(NULL, 0);
+	og_store_incident_clear(NULL);
 	memset(&o, 0, sizeof(o));
 	og_store_msgrec_clear(&o);
 	og_store_msgrec_clear(NULL);
@@ -1348,6 +2542,14 @@ main(void)
 		cmocka_unit_test(test_hold_bad_input),
 		cmocka_unit_test(test_generation),
 		cmocka_unit_test(test_audit),
+		cmocka_unit_test(test_migrate_v1),
+		cmocka_unit_test(test_messages_scan),
+		cmocka_unit_test(test_block_aggregate),
+		cmocka_unit_test(test_block_filters),
+		cmocka_unit_test(test_incidents),
+		cmocka_unit_test(test_block_link),
+		cmocka_unit_test(test_incident_race),
+		cmocka_unit_test(test_evidence_bad_input),
 		cmocka_unit_test(test_identity_valid),
 		cmocka_unit_test(test_spec_valid),
 		cmocka_unit_test(test_bad_paths),
