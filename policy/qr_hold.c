@@ -290,6 +290,29 @@ open_store(struct qr *qr)
 	return st;
 }
 
+/* messages kept held on release, counted by the hold that keeps them */
+struct kept {
+	char **who;
+	size_t *count;
+	size_t n;
+};
+
+static void
+tally(struct kept *k, const char *who)
+{
+	size_t i;
+
+	for (i = 0; i < k->n; i++)
+		if (strcmp(k->who[i], who) == 0) {
+			k->count[i]++;
+			return;
+		}
+	k->who = og_reallocarray(k->who, k->n + 1, sizeof(*k->who));
+	k->count = og_reallocarray(k->count, k->n + 1, sizeof(*k->count));
+	k->who[k->n] = og_strdup(who);
+	k->count[k->n++] = 1;
+}
+
 /* held_by - the identity of another hold (not except) that covers m */
 static const char *
 held_by(const struct qmsg *m, const struct og_hold *holds, size_t n,
@@ -360,6 +383,7 @@ move(struct qr *qr, struct og_store *st, const char *identity, const char *from,
 	struct queue q;
 	const char **ids, **old;
 	struct og_hold *others = NULL;
+	struct kept kept = { NULL, NULL, 0 };
 	size_t i, n = 0, nold = 0, nothers = 0;
 	int64_t lifetime;
 	long r;
@@ -389,8 +413,7 @@ move(struct qr *qr, struct og_store *st, const char *identity, const char *from,
 		if ((still = held_by(&q.m[i], others, nothers, identity,
 		         og_conf_table(qr->conf, "provider_domains"))) !=
 		    NULL) {
-			(void)printf("kept %s (still held: %s)\n",
-			    q.m[i].queue_id, still);
+			tally(&kept, still);
 			continue;
 		}
 		if (lifetime > 0 && og_now() - q.m[i].arrival > lifetime - 3600)
@@ -416,6 +439,13 @@ move(struct qr *qr, struct og_store *st, const char *identity, const char *from,
 			             "lifetime)\n",
 			    verb, old[i]);
 	}
+	for (i = 0; i < kept.n; i++) {
+		(void)printf("kept %zu message%s held: still on hold for %s\n",
+		    kept.count[i], kept.count[i] == 1 ? "" : "s", kept.who[i]);
+		og_free(kept.who[i]);
+	}
+	og_free(kept.who);
+	og_free(kept.count);
 	og_free(old);
 	og_store_holds_free(others, nothers);
 	og_strbuf_release(&err);

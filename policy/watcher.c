@@ -38,6 +38,7 @@
 #define SUSPECTS_MAX 20 /* kept in the incident's JSON */
 #define BASELINE_DAYS 7
 #define NOTIFY_SENDER "outguard" /* local part of notifications' sender */
+#define ACTIVE_SCAN 2 /* seconds between looks during a block */
 
 /* one blocked recipient found in the queue */
 struct blocked {
@@ -918,12 +919,30 @@ groups(struct scan *sc)
 	}
 }
 
+/* open_incidents - 1 when an incident is open or waits for confirmation */
+static int
+open_incidents(struct og_store *st)
+{
+	struct og_incident *incs;
+	size_t n, m;
+
+	if (og_store_incidents(st, "open", &incs, &n) < 0)
+		return 0;
+	og_store_incidents_free(incs, n);
+	if (og_store_incidents(st, "released", &incs, &m) < 0)
+		return n > 0;
+	og_store_incidents_free(incs, m);
+	return n + m > 0;
+}
+
+/* scan - one look at the queue; 1 when a block is in progress */
 static int
 scan(const struct og_watcher_conf *wc, struct og_store *st, struct og_reply *r)
 {
 	struct og_pq_stats stats;
 	struct scan sc;
 	struct timespec t0, t1;
+	int active;
 
 	memset(&sc, 0, sizeof(sc));
 	sc.wc = wc;
@@ -958,13 +977,14 @@ scan(const struct og_watcher_conf *wc, struct og_store *st, struct og_reply *r)
 	}
 	groups(&sc);
 	confirm(&sc);
+	active = sc.nb > 0 || open_incidents(st);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	og_debug("scan: %zu messages, %zu blocked recipients, %lld ms", sc.n,
 	    sc.nb,
 	    (long long)((t1.tv_sec - t0.tv_sec) * 1000 +
 	        (t1.tv_nsec - t0.tv_nsec) / 1000000));
 	scan_free(&sc);
-	return 0;
+	return active;
 }
 
 int
@@ -1000,7 +1020,9 @@ run(void *arg)
 	struct og_store *st;
 	struct og_reply r;
 	int64_t last_id = -1, id;
+	uint64_t last_gen = 0, gen;
 	time_t last_scan = 0;
+	int active = 0;
 	unsigned interval =
 	    (unsigned)og_conf_uint(w->wc.conf, "queue_scan_interval");
 
@@ -1036,11 +1058,22 @@ run(void *arg)
 			wake = last_id >= 0;
 			last_id = id;
 		}
+		/* a hold or release by anyone: confirm or re-hold promptly */
+		if (og_store_generation(st, &gen) == 0 && gen != last_gen) {
+			wake |= last_gen != 0;
+			last_gen = gen;
+		}
 		now = time(NULL);
-		if (wake || now - last_scan >= (time_t)interval) {
+		/*
+		 * While a block is in progress, mail deferred by the status
+		 * filter since the last look must reach the hold queue
+		 * before Postfix retries it: look every ACTIVE_SCAN seconds.
+		 */
+		if (wake || now - last_scan >= (time_t)interval ||
+		    (active && now - last_scan >= ACTIVE_SCAN)) {
 			if (wake)
-				og_debug("watcher: woken by a new block");
-			(void)scan(&w->wc, st, &r);
+				og_debug("watcher: woken by a block or a hold");
+			active = scan(&w->wc, st, &r) > 0;
 			last_scan = now;
 		}
 	}

@@ -14,8 +14,11 @@
 set -u
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
 # shellcheck source=tests/postfix/sandbox.sh
 . "$top_srcdir/tests/postfix/sandbox.sh"
+# shellcheck source=tests/postfix/outguard.sh
+. "$top_srcdir/tests/postfix/outguard.sh"
 
 if [ -t 1 ]; then
 	B=$(printf '\033[1m') R=$(printf '\033[0m')
@@ -111,15 +114,107 @@ else
 	show "$(tail -n 10 "$SB/maillog")"
 fi
 
+heading "3. The same server with outguard"
+OG=$SB/og
+bounces_before=$(grep -c 'status=bounced' "$SB/maillog")
+og_setup
+printf '#!/bin/sh\ncat >"%s/notification.json"\n' "$OG" >"$OG/notify.sh"
+chmod 0755 "$OG/notify.sh"
+printf 'egress_ips = 127.0.0.1\nnotify_command = %s/notify.sh\n' "$OG" \
+    >>"$OG/outguard.conf"
+postconf -c "$SB/etc" -M "outguard-status/unix=outguard-status unix - n n - 0 spawn user=nobody argv=$OG_BIN/outguard-policyd -m -c $OG/outguard.conf"
+sb_postconf "smtp_delivery_status_filter = socketmap:unix:private/outguard-status:status" >/dev/null
+og_policyd_start || { echo "demo: outguard-policyd did not start" >&2; sb_stop; exit 1; }
+echo "outguard-policyd answers Postfix's policy questions, its status filter"
+echo "sees every delivery reply, and its watcher reads the queue."
+for u in carol dave erin; do sb_add_user "$u" demo-password; done
+sb_add_user mallory stolen-password
+sb_set_mx_mode accept
+send() { # USER TO COUNT TAG
+	python3 "$top_srcdir/tests/postfix/send.py" --port "$SB_SUBMISSION_PORT" \
+	    --user "$1@outguard.test" --password "$5" --from "$1@outguard.test" \
+	    --to "$2" --count "$3" --token "$4" >/dev/null 2>&1
+}
+for u in carol dave erin; do
+	send "$u" "friend-$u{n}@hotmail.com" 3 "$u-ms" demo-password
+	send "$u" "colleague-$u{n}@example.net" 3 "$u-other" demo-password
+done
+echo "carol, dave and erin each sent 3 messages to hotmail.com and 3"
+echo "elsewhere.  Then mallory's password leaks: 80 spam messages to"
+echo "hotmail.com in a burst, and Microsoft starts answering S3150."
+send mallory "victim{n}@hotmail.com" 80 spam stolen-password &
+burst=$!
+sb_wait_for '[ $(sb_mx_messages | wc -l) -ge 15 ]' 30
+sb_set_mx_mode "reply MAIL $SB_S3150_REPLY"
+wait "$burst"
+for u in carol dave erin; do
+	send "$u" "later-$u{n}@hotmail.com" 2 "$u-later" demo-password
+done
+echo "Meanwhile carol, dave and erin write 2 more to hotmail.com each."
+if sb_wait_for "og_report holds | grep -q '^sasl:mallory@outguard.test '" 30; then
+	echo
+	echo "Within seconds outguard held the provider and the culprit:"
+	og_report holds | sed 's/^/    /'
+	good=$((good + 1))
+else
+	echo "(mallory was not held: see $OG/policyd.log)"
+fi
+sb_flush
+sleep 2
+echo
+kept=$(og_queue_count hold)
+echo "Nothing bounced ($(($(grep -c 'status=bounced' "$SB/maillog") - bounces_before)) bounces since outguard runs); $kept messages wait in"
+echo "Postfix's hold queue"
+echo "instead of hammering Microsoft.  The suspects, by what they sent"
+echo "to Microsoft in the hour before the block:"
+python3 - "$OG/notification.json" <<'PY' 2>/dev/null | sed 's/^/    /'
+import json, sys
+inc = json.load(open(sys.argv[1]))
+print("%-28s %8s %7s  %s" % ("IDENTITY", "TO MS", "SHARE", "DECISION"))
+for s in inc["suspects"]:
+    print("%-28s %8d %6.1f%%  %s" % (s["identity"], s["to_provider"],
+          s["share_percent"], "held" if s["held"] else "-"))
+print()
+print("incident %d: %s blocks %s, notified once (event %s)"
+      % (inc["incident"], inc["provider"], inc["egress_ip"], inc["event"]))
+PY
+echo
+echo "The evidence kept for Microsoft's delisting form:"
+og_sql "select provider_code, egress_ip, server_tag, count, reply from blocks where source='watcher' order by id limit 1" |
+    python3 -c '
+import sys
+code, ip, tag, n, reply = sys.stdin.readline().rstrip("\n").split("|", 4)
+print("code %s, egress IP %s, Microsoft server %s" % (code, ip, tag))
+print("reply: " + reply)' | fold -s -w 74 | sed 's/^/    /'
+echo "    ($(grep -o 'reaction_seconds=[0-9]*' "$OG/policyd.log" | head -n 1) from the first block to mallory's hold)"
+
+heading "4. Delisted: release"
+sb_set_mx_mode accept
+before=$(sb_mx_messages | wc -l)
+og_report release provider:microsoft-consumer --reason "delisted, ticket 42" |
+    grep -v '^released [0-9A-Za-z]' | sed 's/^/    /'
+sb_flush
+if sb_wait_for "[ \$(sb_mx_messages | wc -l) -ge $((before + 6)) ]" 30 &&
+    sb_wait_for "og_sql 'select state from incidents' | grep -qx confirmed" 30; then
+	echo "carol's, dave's and erin's 6 held messages reached Microsoft; mallory's"
+	echo "$(og_queue_count hold) messages stay held until mallory is released."
+	echo "The incident is confirmed: Microsoft takes mail again."
+	good=$((good + 1))
+else
+	echo "(the release did not complete: see $OG/policyd.log)"
+fi
+
 heading "Result"
-if [ "$good" = 2 ]; then
-	echo "Both happened: bob@example.net got his mail; hotmail.com"
-	echo "refused ours with S3150.  Cleaning up."
+if [ "$good" = 4 ]; then
+	echo "Without outguard, hotmail.com refused everyone's mail with S3150."
+	echo "With it, nothing bounced, the culprit was held within seconds,"
+	echo "the evidence was recorded, and the rest flowed again.  Cleaning up."
 	status=0
 else
-	echo "Something did not happen as expected ($good of 2).  Cleaning up;"
+	echo "Something did not happen as expected ($good of 4).  Cleaning up;"
 	echo "run with SB_KEEP=1 to keep $SB for a look."
 	status=1
 fi
+og_policyd_kill
 sb_stop
 exit "$status"

@@ -155,7 +155,7 @@ sys.exit(0 if ms and all(m["queue_name"] == "hold" for m in ms) else 1)'
 }
 check "mallory's mail stays held, all of it" mallory_held
 check "release kept mallory's messages and said why" \
-    "grep -q 'still held: sasl:mallory@outguard.test' '$OG/release.out'"
+    "grep -q 'still on hold for sasl:mallory@outguard.test' '$OG/release.out'"
 check "the incident is confirmed" \
     "sb_wait_for \"og_sql 'select state from incidents' | grep -qx confirmed\" 60"
 echo "# $(grep -o 'reaction_seconds=[0-9]*' "$OG/policyd.log" | head -n 1)"

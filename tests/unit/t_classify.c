@@ -1005,6 +1005,13 @@ static const struct row rows[] = {
 	    "microsoft-365", "ip_block", "550", "5.7.606", NULL,
 	    "delist_portal", SENDER_IP, "contoso-com.a-v1.mx.microsoft",
 	    "52.101.1.2" },
+	/* JSON escapes of a .NET or PHP event encoder */
+	{ "{\"Details\":\"smtp;550 5.7.1 Unfortunately, messages from "
+	  "[203.0.113.5] weren\\u0027t sent. You can also refer your "
+	  "provider to http:\\/\\/mail.live.com\\/mail\\/"
+	  "troubleshooting.aspx#errors.\",\"Email\":\"bob@example.org\"}",
+	    "microsoft-consumer", "ip_block", "550", "5.7.1", NULL,
+	    "outlook_form", SENDER_IP },
 	/* S844 and S843: the reputation throttle's other codes */
 	{ "451 4.7.650 The mail server [203.0.113.5] has been temporarily "
 	  "rate limited due to IP reputation. For e-mail delivery "
@@ -1726,6 +1733,11 @@ test_normalize(void **state)
 		    "a b" },
 		{ "421-4.7.28", "421-4.7.28" },
 		{ "421- 421-", "421-" },
+		{ "see https:\\/\\/aka.ms\\/postmaster weren\\u0027t "
+		  "\\u003cb\\u003e",
+		    "see https://aka.ms/postmaster weren't <b>" },
+		{ "keep \\\\/ \\u0022 \\u005c \\u0001 \\u00e9 \\u12 \\",
+		    "keep \\\\/ \\u0022 \\u005c \\u0001 \\u00e9 \\u12 \\" },
 	};
 	struct og_classifier *cl = parse_or_fail(rules);
 	struct og_reply r;
