@@ -774,10 +774,10 @@ pf_insert(struct pf_build *b, const struct prefilter *pf, const char *lit,
 		}
 		st = b->go[k];
 	}
-	for (h = b->out_head[st]; h >= 0 && b->outs != NULL;
-	     h = b->outs[h].next)
-		if (b->outs[h].bit == bit)
-			return;
+	if (b->outs != NULL)
+		for (h = b->out_head[st]; h >= 0; h = b->outs[h].next)
+			if (b->outs[h].bit == bit)
+				return;
 	if (b->outs == NULL || b->nouts == b->outs_size) {
 		b->outs_size = b->outs_size ? 2 * b->outs_size : 256;
 		b->outs =

@@ -104,15 +104,23 @@ check "every queued hotmail.com message is in the hold queue" \
 check "no bounce and no DSN" \
     "! grep -q 'status=bounced' '$SB/maillog' && ! sb_sink_grep 'Undelivered Mail' >/dev/null"
 
-# 8: nothing lost: delivered + queued = sent
+# 8: nothing lost: every message Postfix accepted (its cleanup daemon
+# logs each one once) is at the MX, at the sink or still queued; and the
+# clients were told so for each one they sent
 sent_n() { cat "$OG"/sent.* | grep -c ' [0-9A-Za-z]\{6,\}$'; }
+accepted_n() {
+	grep -oE 'postfix/cleanup\[[0-9]+\]: [0-9A-Za-z]+: message-id=' \
+	    "$SB/maillog" | awk '{ print $2 }' | sort -u | wc -l
+}
 nothing_lost() {
 	local queued
 	queued=$(sb_queue_json | grep -c '"queue_id"')
-	[ "$(sent_n)" = $(($(mx_n) + $(sb_sink_messages | wc -l) + queued)) ]
+	[ "$(accepted_n)" = $(($(mx_n) + $(sb_sink_messages | wc -l) + queued)) ] &&
+	    [ "$(accepted_n)" -ge "$(sent_n)" ]
 }
-check "nothing lost: MX + sink + queue = sent" "sb_wait_for nothing_lost 30" ||
-    echo "# sent $(sent_n), MX $(mx_n), sink $(sb_sink_messages | wc -l), queue $(sb_queue_json | grep -c '"queue_id"')"
+check "nothing lost: MX + sink + queue = accepted >= sent" \
+    "sb_wait_for nothing_lost 30" ||
+    echo "# sent $(sent_n), accepted $(accepted_n), MX $(mx_n), sink $(sb_sink_messages | wc -l), queue $(sb_queue_json | grep -c '"queue_id"')"
 
 # 9: the innocent users' other mail reached the sink
 check "the ten users' 50 other-domain messages reached the sink" \
