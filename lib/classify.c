@@ -80,6 +80,8 @@ struct cond {
 	size_t ncaps;
 	char **values; /* OP_EQ, OP_NE */
 	size_t nvalues;
+	char *src; /* the pattern as written, for og_classifier_rule() */
+	int caseless; /* the pattern's case rule */
 };
 
 struct set {
@@ -1006,6 +1008,8 @@ compile_pattern(struct parser *ps, struct cond *c, const char *re, size_t len,
 			return -1;
 		}
 	}
+	c->src = og_strndup(re, len);
+	c->caseless = (opts & PCRE2_CASELESS) != 0;
 	c->re = pcre2_compile((PCRE2_SPTR)re, len, opts, &ecode, &off, NULL);
 	if (c->re == NULL) {
 		(void)pcre2_get_error_message(ecode, msg, sizeof(msg));
@@ -1228,6 +1232,7 @@ rule_clear(struct rule *r)
 	og_free(r->name);
 	for (i = 0; i < r->nconds; i++) {
 		pcre2_code_free(r->conds[i].re);
+		og_free(r->conds[i].src);
 		for (j = 0; j < r->conds[i].nlits; j++)
 			og_free(r->conds[i].lits[j]);
 		og_free(r->conds[i].lits);
@@ -1892,4 +1897,37 @@ int
 og_reply_is(const struct og_reply *r, enum og_reply_field f, const char *v)
 {
 	return r->v[f] != NULL && strcmp(r->v[f], v) == 0;
+}
+
+int
+og_classifier_rule(
+    const struct og_classifier *cl, size_t i, struct og_rule_view *out)
+{
+	const struct rule *r;
+	size_t k;
+
+	if (i >= cl->nrules)
+		return OG_NOTFOUND;
+	r = &cl->rules[i];
+	memset(out, 0, sizeof(*out));
+	out->name = r->name;
+	out->line = r->line;
+	out->nconds =
+	    r->nconds < OG_RULE_VIEW_MAX ? r->nconds : OG_RULE_VIEW_MAX;
+	for (k = 0; k < out->nconds; k++) {
+		const struct cond *c = &r->conds[k];
+
+		out->conds[k].field = c->field == FIELD_TEXT ? -1 : c->field;
+		out->conds[k].negated = c->op == OP_NOMATCH || c->op == OP_NE;
+		out->conds[k].pattern = c->re != NULL ? c->src : NULL;
+		out->conds[k].caseless = c->caseless;
+		out->conds[k].values = (const char *const *)c->values;
+		out->conds[k].nvalues = c->nvalues;
+	}
+	out->nsets = r->nsets < OG_RULE_VIEW_MAX ? r->nsets : OG_RULE_VIEW_MAX;
+	for (k = 0; k < out->nsets; k++) {
+		out->sets[k].field = r->sets[k].field;
+		out->sets[k].value = r->sets[k].value;
+	}
+	return OG_FOUND;
 }

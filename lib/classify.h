@@ -73,4 +73,33 @@ void og_classify(const struct og_classifier *, struct og_reply *,
 /* Convenience tests on a classified reply. */
 int og_reply_is(const struct og_reply *, enum og_reply_field, const char *);
 
+/*
+ * og_classifier_rule - a read-only view of rule i (file order), for
+ * tools that translate the rules (the static status filter table):
+ * OG_FOUND, or OG_NOTFOUND past the last rule. Strings are borrowed.
+ * A condition's field is -1 for the input text; pattern is NULL for
+ * "=" and "!=" conditions, whose values are then set.
+ */
+#define OG_RULE_VIEW_MAX 16
+struct og_rule_view {
+	const char *name;
+	unsigned line;
+	struct {
+		int field;
+		int negated; /* !~ or != */
+		const char *pattern; /* as written between the slashes */
+		int caseless;
+		const char *const *values;
+		size_t nvalues;
+	} conds[OG_RULE_VIEW_MAX];
+	size_t nconds;
+	struct {
+		int field;
+		const char *value;
+	} sets[OG_RULE_VIEW_MAX];
+	size_t nsets;
+};
+int og_classifier_rule(
+    const struct og_classifier *, size_t i, struct og_rule_view *out);
+
 #endif

@@ -18,5 +18,6 @@ int qr_classify(struct qr *, int, char **);
 int qr_hold(struct qr *, int, char **);
 int qr_release(struct qr *, int, char **);
 int qr_holds(struct qr *, int, char **);
+int qr_status_filter(struct qr *, int, char **);
 
 #endif

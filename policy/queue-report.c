@@ -39,7 +39,9 @@ usage(FILE *fp)
 	    "            put an identity on hold (and its queued mail)\n"
 	    "  release IDENTITY --reason TEXT\n"
 	    "            end a hold and release the identity's held mail\n"
-	    "  holds     list the holds in force\n",
+	    "  holds     list the holds in force\n"
+	    "  status-filter [--rules FILE] [-o FILE]\n"
+	    "            write the status filter as a static pcre: table\n",
 	    og_conf_default_path());
 }
 
@@ -70,6 +72,7 @@ static const struct {
 	{ "hold", qr_hold },
 	{ "holds", qr_holds },
 	{ "release", qr_release },
+	{ "status-filter", qr_status_filter },
 };
 
 /* dispatch - load the configuration, run one subcommand */

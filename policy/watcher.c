@@ -302,8 +302,15 @@ hold_queued(struct scan *sc, const char *provider, const char *identity)
 		struct qmsg *m = &sc->m[i];
 		int to = provider == NULL;
 
+		/*
+		 * Never a message in the active queue: if its delivery in
+		 * flight succeeds, Postfix cannot mark it done in a file
+		 * postsuper has moved ("open active ...: No such file"),
+		 * and the release would deliver it twice. A blocked active
+		 * message becomes deferred (the status filter keeps it) and
+		 * the next look, at most ACTIVE_SCAN seconds on, holds it.
+		 */
 		if (strcmp(m->queue_name, "deferred") != 0 &&
-		    strcmp(m->queue_name, "active") != 0 &&
 		    strcmp(m->queue_name, "incoming") != 0)
 			continue;
 		if (is_notification(m, sc->wc->host))
@@ -726,6 +733,30 @@ record_blocks(
 	}
 }
 
+/* seen_since - the status filter saw provider block egress after t */
+static int
+seen_since(struct scan *sc, const char *provider, const char *egress, int64_t t)
+{
+	struct og_block_filter f;
+	struct og_block_owned *rows;
+	size_t n, i;
+	int seen = 0;
+
+	memset(&f, 0, sizeof(f));
+	f.since = t + 1;
+	f.provider = provider;
+	f.egress_ip = egress;
+	f.limit = 1000;
+	if (og_store_blocks(sc->st, &f, &rows, &n) < 0)
+		return 0;
+	for (i = 0; i < n && !seen; i++)
+		seen = rows[i].source != NULL &&
+		    strcmp(rows[i].source, "status-filter") == 0 &&
+		    rows[i].last_seen > t;
+	og_store_blocks_free(rows, n);
+	return seen;
+}
+
 /* incident - bring the incident of provider + egress IP up to date */
 static void
 incident(
@@ -747,6 +778,15 @@ incident(
 		return;
 	fresh = r == OG_NOTFOUND;
 	reopened = !fresh && strcmp(inc.state, "released") == 0;
+	/*
+	 * Released mail keeps its old delay_reason until Postfix tries it
+	 * again: only a block the status filter saw after the release
+	 * reopens the incident.
+	 */
+	if (reopened && !seen_since(sc, provider, egress, inc.released)) {
+		og_store_incident_clear(&inc);
+		return;
+	}
 	id = inc.id;
 	record_blocks(sc, provider, egress, id);
 	(void)og_store_block_link(sc->st, id, provider, egress);

@@ -28,7 +28,7 @@ if reason=$(sb_missing); then
 	exit 0
 fi
 
-echo "1..18"
+echo "1..20"
 SB_NO_TRAP=1 sb_setup || exit 1
 trap 'og_policyd_kill; sb_stop' EXIT
 og_setup || exit 1
@@ -166,6 +166,15 @@ check "release kept mallory's messages and said why" \
     "grep -q 'still on hold for sasl:mallory@outguard.test' '$OG/release.out'"
 check "the incident is confirmed" \
     "sb_wait_for \"og_sql 'select state from incidents' | grep -qx confirmed\" 60"
+
+# 19-20: the block comes back after the confirmation: a new incident
+sb_set_mx_mode "reply MAIL $SB_S3150_REPLY"
+og_report release sasl:mallory@outguard.test --reason "test over" --no-queue >/dev/null
+send again user4 pw4 "again{n}@hotmail.com" 1
+check "a block after the confirmation opens a new incident" \
+    "sb_wait_for \"[ \\\$(og_sql \\\"select count(*) from incidents where id = 2 and state = 'open'\\\") = 1 ]\" 60"
+check "and the new mail to hotmail.com is held again" \
+    "sb_wait_for all_ms_held 30"
 echo "# $(grep -o 'reaction_seconds=[0-9]*' "$OG/policyd.log" | head -n 1)"
 
 [ "$FAILED" -gt 0 ] && { show_log 30; tail -n 40 "$OG/policyd.log" | sed 's/^/# policyd: /'; }
