@@ -259,7 +259,7 @@ for run in $concs; do
 		errors=$((errors + 1))
 		continue
 	fi
-	awk -v hz="$hz" -v s="$(field seconds)" -v main="$pid" \
+	cpu=$(awk -v hz="$hz" -v s="$(field seconds)" -v main="$pid" \
 	    -v gen="$(field cpu_s)" -v m="$m0 $m1" -v n="$ncpu" '
 	    NR == FNR { b[$1] = $2; next }
 	    { d = ($2 - b[$1]) / hz / s; all += d
@@ -268,8 +268,11 @@ for run in $concs; do
 	    END { split(m, t, " "); busy = n * (t[3] - t[1]) / (t[4] - t[2])
 	      printf "machine cpu   %.2f of %d cores busy: daemon %.2f, " \
 	          "generator %.2f, other processes %.2f\n", busy, n, all,
-	          gen / s, busy - all - gen / s }' \
-	    "$tmp/cpu.before" "$tmp/cpu.after"
+	          gen / s, busy - all - gen / s
+	      printf "OTHER %.2f\n", busy - all - gen / s }' \
+	    "$tmp/cpu.before" "$tmp/cpu.after")
+	echo "$cpu" | grep -v '^OTHER '
+	other=$(echo "$cpu" | sed -n 's/^OTHER //p')
 	waited=$(settle)
 	grew=$(($(count) - rows0))
 	echo "store         +$grew rows for $(field eom) END-OF-MESSAGE answered" \
@@ -278,10 +281,11 @@ for run in $concs; do
 	eom=$((eom + $(field eom)))
 	eom_sent=$((eom_sent + $(field eom_sent)))
 	errors=$((errors + $(field errors)))
-	table="$table$(printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |' \
+	table="$table$(printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |' \
 		"$c" "${rate:--}" "$(field rps)" "$(field p50_us)" \
 		"$(field p90_us)" "$(field p99_us)" "$(field max_us)" \
-		"$(field hold)/$(field dunno)" "$(field late)" "$(field errors)")
+		"$(field hold)/$(field dunno)" "$(field late)" \
+		"$(($(field eom) - grew))" "$other" "$(field errors)")
 "
 done
 
@@ -310,8 +314,8 @@ echo "messages rows: $before before, $after after: grew by $grew;" \
 [ "$grew" -eq "$eom" ] || errors=$((errors + 1))
 
 echo
-echo "| concurrency | rate asked | requests/s | p50 us | p90 us | p99 us | max us | HOLD/DUNNO | late | errors |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| concurrency | rate asked | requests/s | p50 us | p90 us | p99 us | max us | HOLD/DUNNO | late | rows missing | other cpu | errors |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 printf '%s' "$table"
 if [ "$errors" -gt 0 ]; then
 	echo "FAILED: $errors errors or missing rows"
