@@ -89,6 +89,8 @@ store = sqlite:$db
 policyd_listen = unix:$sock
 policyd_pid_file = $tmp/policyd.pid
 provider_domains = file:$srcdir/contrib/providers
+reply_rules = $srcdir/contrib/replies.rules
+status_filter_listen =
 run_user = $run_user
 myhostname = bench.example
 EOF

@@ -30,7 +30,7 @@
 struct og_strbuf;
 struct og_store;
 
-#define OG_STORE_SCHEMA_VERSION 2
+#define OG_STORE_SCHEMA_VERSION 3
 #define OG_IDENTITY_MAX 512 /* bytes of an identity or scope, prefix included */
 #define OG_STORE_FIELD_MAX 1024 /* bytes of a name, address, reason, actor */
 #define OG_STORE_TEXT_MAX 8192 /* bytes of rcpt_summary and audit detail */

@@ -159,6 +159,15 @@ static const char *const migrations[] = {
 	"last_seen);"
 	"CREATE INDEX blocks_incident ON blocks (incident);"
 	"CREATE INDEX blocks_identity ON blocks (identity);",
+	/*
+	 * 2 -> 3: no statement reads these three, and keyed on values in
+	 * random order they cost about four page writes per recorded
+	 * message: the store thread fell behind at 14,000 rows/s (bench/
+	 * RESULTS.md, policy). Reports scan messages by time.
+	 */
+	"DROP INDEX IF EXISTS messages_sasl_time;"
+	"DROP INDEX IF EXISTS messages_sender_time;"
+	"DROP INDEX IF EXISTS messages_client_time;",
 };
 
 _Static_assert(
@@ -596,8 +605,13 @@ set_pragmas(struct og_store *st)
 {
 	if (set_wal(st) < 0)
 		return -1;
+	/*
+	 * A 64 MiB page cache keeps the indexes' hot pages; checkpoints
+	 * every 10,000 pages instead of 1,000 keep batches from flushing.
+	 */
 	return exec(st, "pragmas",
-	    "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
+	    "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+	    "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 10000;");
 }
 
 /* schema_version - 0 for a new file, else meta's schema_version */

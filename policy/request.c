@@ -115,7 +115,9 @@ og_request_parse(struct og_request *rq, char *buf, size_t len, const char **err)
 		}
 		*le = '\0';
 		for (i = 0; i < OG_RA_NATTRS; i++) {
-			if (strlen(attr_names[i]) != nlen ||
+			/* the first byte rules out most names cheaply */
+			if (attr_names[i][0] != p[0] ||
+			    strlen(attr_names[i]) != nlen ||
 			    memcmp(attr_names[i], p, nlen) != 0)
 				continue;
 			if (rq->a[i] != NULL) {

@@ -53,6 +53,22 @@ for in in "$dir"/*.in; do
 	check "$name" "$tmp/out"
 done
 
+# dry_run: the same holds, every answer DUNNO, the would-be HOLD logged
+cp "$tmp/outguard.conf" "$tmp/dry.conf"
+echo "dry_run = yes" >>"$tmp/dry.conf"
+"$policyd" -c "$tmp/dry.conf" -t <"$dir/decisions.in" >"$tmp/dry.out" \
+    2>"$tmp/dry.err"
+n=$((n + 1))
+if ! grep -q 'action=HOLD' "$tmp/dry.out" &&
+    [ "$(grep -c 'action=DUNNO' "$tmp/dry.out")" = 10 ] &&
+    [ "$(grep -c 'action=would-HOLD' "$tmp/dry.err")" = 6 ]; then
+	echo "ok $n - dry_run answers DUNNO and logs each would-HOLD"
+else
+	echo "not ok $n - dry_run answers DUNNO and logs each would-HOLD"
+	sed 's/^/# /' "$tmp/dry.out" "$tmp/dry.err" | head -n 20
+	fail=1
+fi
+
 # -t records nothing: the store has no message rows
 rows=$(python3 - "$tmp/outguard.db" <<'PY'
 import sqlite3, sys

@@ -190,8 +190,7 @@ test_migrate_and_reopen(void **state)
 {
 	static const char *const objects[] = { "meta", "messages", "holds",
 		"audit", "messages_host_queue_id", "messages_time",
-		"messages_sasl_time", "messages_sender_time",
-		"messages_client_time", "holds_open", "audit_time",
+		"holds_open", "audit_time",
 		/* schema version 2 */
 		"incidents", "incidents_active", "blocks", "blocks_key",
 		"blocks_last_seen", "blocks_provider_last_seen",
@@ -221,6 +220,12 @@ test_migrate_and_reopen(void **state)
 		if (raw_int(path, og_strbuf_str(&sql)) != 1)
 			fail_msg("schema object %s missing", objects[i]);
 	}
+	/* schema version 3 dropped the indexes nothing read */
+	assert_int_equal(raw_int(path,
+	                     "SELECT count(*) FROM sqlite_master WHERE name IN "
+	                     "('messages_sasl_time', 'messages_sender_time', "
+	                     "'messages_client_time')"),
+	    0);
 	og_strbuf_release(&sql);
 	assert_int_equal(og_store_add_messages(st, &m, 1), 0);
 	st = og_store_close(st);
@@ -1201,7 +1206,12 @@ test_migrate_v1(void **state)
 	assert_int_equal(raw_int(path,
 	                     "SELECT value FROM meta "
 	                     "WHERE key = 'schema_version'"),
-	    2);
+	    OG_STORE_SCHEMA_VERSION);
+	/* 2 -> 3 dropped the v1 indexes that nothing read */
+	assert_int_equal(raw_int(path,
+	                     "SELECT count(*) FROM sqlite_master "
+	                     "WHERE name = 'messages_sasl_time'"),
+	    0);
 	/* the v1 rows are all there */
 	assert_int_equal(raw_int(path, "SELECT count(*) FROM messages"), 2);
 	assert_int_equal(og_store_find_message(st, "mx1", "V1A", &o), OG_FOUND);
