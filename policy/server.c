@@ -495,7 +495,10 @@ og_server_run(struct policyd *pd, const struct og_listener *listeners, size_t n,
 		 */
 		lp.stdio = 1;
 		if (conn_new(&lp, fd_in, fd_out, stdio_proto) == NULL)
-			og_fatalx(EX_OSERR, "cannot serve standard input");
+			og_fatalx(EX_OSERR,
+			    "cannot serve standard input (it "
+			    "must be a socket or a pipe, as "
+			    "spawn(8) gives it)");
 	}
 	while (!lp.stop) {
 		int nev = epoll_wait(lp.ep, evs, EVENTS, 1000), k;

@@ -88,8 +88,53 @@ stalled.sendall(b"PT\nsasl_username=user7\n\n")
 stalled.settimeout(5)
 check("the stalled client is answered once it finishes its request",
       stalled.recv(4096).startswith(b"action=DUNNO"))
-print("1..%d" % len(results))
 sys.exit(0 if all(results) else 1)
 PY
 rc=$?
+
+# SIGHUP: a broken configuration is refused and the old one kept; a good
+# one (dry_run = yes) takes effect: held0 is then answered DUNNO
+ask_held0() {
+	python3 - "$tmp/policy.sock" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(5)
+s.connect(sys.argv[1])
+s.sendall(b"request=smtpd_access_policy\nprotocol_state=RCPT\n"
+          b"sasl_username=held0\nrecipient=a@example.com\n\n")
+print(s.recv(4096).decode().split("\n")[0])
+PY
+}
+cp "$tmp/outguard.conf" "$tmp/good.conf"
+echo "bogus_setting = 1" >>"$tmp/outguard.conf"
+kill -HUP "$pid"
+sleep 1
+a=$(ask_held0)
+if [ "${a%% *}" = "action=HOLD" ] && grep -q 'keeping the old one' "$tmp/log"; then
+	echo "ok 5 - SIGHUP with a broken configuration keeps the old one"
+else
+	echo "not ok 5 - SIGHUP with a broken configuration keeps the old one ($a)"
+	rc=1
+fi
+cp "$tmp/good.conf" "$tmp/outguard.conf"
+echo "dry_run = yes" >>"$tmp/outguard.conf"
+kill -HUP "$pid"
+sleep 1
+a=$(ask_held0)
+if [ "$a" = "action=DUNNO" ] && grep -q 'action=would-HOLD' "$tmp/log"; then
+	echo "ok 6 - SIGHUP rereads the configuration (dry_run now on)"
+else
+	echo "not ok 6 - SIGHUP rereads the configuration (dry_run now on): $a"
+	rc=1
+fi
+kill -TERM "$pid"
+for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+if ! kill -0 "$pid" 2>/dev/null && grep -q 'signal 15: stopping' "$tmp/log"; then
+	echo "ok 7 - SIGTERM stops the daemon cleanly"
+else
+	echo "not ok 7 - SIGTERM stops the daemon cleanly"
+	rc=1
+fi
+pid=
+echo "1..7"
 exit $rc

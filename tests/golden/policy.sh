@@ -69,6 +69,38 @@ else
 	fail=1
 fi
 
+# -s (spawn(8): one connection on stdin/stdout) answers as -t does; as
+# root it drops to run_user, which must be able to write the store
+cp "$tmp/outguard.conf" "$tmp/spawn.conf"
+echo "run_user = nobody" >>"$tmp/spawn.conf"
+chmod 0777 "$tmp"
+chmod 0666 "$tmp"/outguard.db*
+# (through a pipe: spawn passes a socket, epoll cannot watch a file)
+cat "$dir/decisions.in" |
+    "$policyd" -c "$tmp/spawn.conf" -s >"$tmp/s.out" 2>/dev/null
+n=$((n + 1))
+if diff <(grep -v '^exit ' "$dir/decisions.out") "$tmp/s.out" >/dev/null; then
+	echo "ok $n - -s gives the same answers as -t"
+else
+	echo "not ok $n - -s gives the same answers as -t"
+	fail=1
+fi
+# and -s, unlike -t, records who sent the END-OF-MESSAGE queue id
+rows=$(python3 -c '
+import sqlite3, sys
+print(sqlite3.connect(sys.argv[1]).execute(
+    "select count(*) from messages where queue_id = ?",
+    ("4jXsQM1r0Yz1bYGt",)).fetchone()[0])' "$tmp/outguard.db")
+n=$((n + 1))
+if [ "$rows" = 1 ]; then
+	echo "ok $n - -s recorded the END-OF-MESSAGE row"
+else
+	echo "not ok $n - -s recorded $rows rows for the END-OF-MESSAGE"
+	fail=1
+fi
+# the message rows -t must not have written: only -s's one
+sqlite_rows_before_t=$rows
+
 # -t records nothing: the store has no message rows
 rows=$(python3 - "$tmp/outguard.db" <<'PY'
 import sqlite3, sys
@@ -76,7 +108,7 @@ print(sqlite3.connect(sys.argv[1]).execute("select count(*) from messages").fetc
 PY
 )
 n=$((n + 1))
-if [ "$rows" = 0 ]; then
+if [ "$rows" = "$sqlite_rows_before_t" ]; then
 	echo "ok $n - -t recorded no message rows"
 else
 	echo "not ok $n - -t recorded $rows message rows"
