@@ -1,6 +1,6 @@
 /*
- * t_decide.c - unit tests for policy/decide.c and policy/holdset.c:
- *	which hold covers which request, table-driven
+ * t_decide.c - unit tests for policy/decide.c: which hold covers which
+ *	request, table-driven (the hold set itself: t_holdset.c)
  */
 #include "config.h"
 
@@ -135,46 +135,11 @@ test_decide(void **state)
 	og_strbuf_release(&err);
 }
 
-static void
-test_empty_and_big(void **state)
-{
-	struct og_hold *many;
-	struct og_holdset *hs;
-	char id[64];
-	size_t i, n = 10000;
-
-	(void)state;
-	hs = og_holdset_new(NULL, 0);
-	assert_null(og_holdset_find(hs, "sasl:alice", NULL));
-	og_holdset_free(hs);
-	many = og_calloc(n, sizeof(*many));
-	for (i = 0; i < n; i++) {
-		(void)snprintf(id, sizeof(id), "sasl:user%zu", i);
-		many[i].id = (int64_t)i + 1;
-		many[i].identity = og_strdup(id);
-		many[i].scope = og_strdup("all");
-	}
-	hs = og_holdset_new(many, n);
-	assert_int_equal(og_holdset_count(hs), n);
-	for (i = 0; i < n; i += 97) {
-		(void)snprintf(id, sizeof(id), "sasl:user%zu", i);
-		assert_non_null(og_holdset_find(hs, id, NULL));
-	}
-	assert_null(og_holdset_find(hs, "sasl:user10000", NULL));
-	og_holdset_free(hs);
-	for (i = 0; i < n; i++) {
-		og_free(many[i].identity);
-		og_free(many[i].scope);
-	}
-	og_free(many);
-}
-
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decide),
-		cmocka_unit_test(test_empty_and_big),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
