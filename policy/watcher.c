@@ -39,6 +39,7 @@
 #define BASELINE_DAYS 7
 #define NOTIFY_SENDER "outguard" /* local part of notifications' sender */
 #define ACTIVE_SCAN 2 /* seconds between looks during a block */
+#define POSTCAT_BUDGET 500 /* queue files read per scan, at most */
 
 /* one blocked recipient found in the queue */
 struct blocked {
@@ -64,6 +65,7 @@ struct scan {
 	struct blocked *b;
 	size_t nb;
 	int64_t now;
+	unsigned postcats; /* queue files read in this scan */
 };
 
 struct og_watcher {
@@ -158,13 +160,22 @@ attribute(struct scan *sc, const char *qid, const char *sender, char *out,
 		og_store_msgrec_clear(&rec);
 		return;
 	}
-	if (read_postcat(sc, qid, &pc) == OG_FOUND) {
-		identity_of(pc.sasl_username, pc.php_uid, pc.client_address,
-		    pc.sender ? pc.sender : sender, out, size);
+	/*
+	 * Reading a queue file costs a process: a scan of a large queue of
+	 * mail the policy service never saw reads at most POSTCAT_BUDGET,
+	 * and names the rest by envelope sender.
+	 */
+	if (sc->postcats < POSTCAT_BUDGET) {
+		sc->postcats++;
+		if (read_postcat(sc, qid, &pc) == OG_FOUND) {
+			identity_of(pc.sasl_username, pc.php_uid,
+			    pc.client_address, pc.sender ? pc.sender : sender,
+			    out, size);
+			og_postcat_clear(&pc);
+			return;
+		}
 		og_postcat_clear(&pc);
-		return;
 	}
-	og_postcat_clear(&pc);
 	identity_of(NULL, -1, NULL, sender, out, size);
 }
 
