@@ -125,6 +125,23 @@ log_decision(struct policyd *pd, const struct og_request *rq,
 	og_kv_log(&pd->line);
 }
 
+/*
+ * take_holds - a hold set the store thread has built replaces ours now,
+ * before the answer: a hold is in force once "holds: generation N" is
+ * logged, not up to a second later
+ */
+static void
+take_holds(struct policyd *pd)
+{
+	struct og_holdset *hs;
+
+	if (pd->worker != NULL &&
+	    (hs = og_worker_take_holds(pd->worker)) != NULL) {
+		og_holdset_free(pd->holds);
+		pd->holds = hs;
+	}
+}
+
 int
 og_policyd_answer(
     struct policyd *pd, const struct og_request *rq, struct og_strbuf *out)
@@ -134,6 +151,7 @@ og_policyd_answer(
 	char since[32];
 
 	pd->requests++;
+	take_holds(pd);
 	if (og_decide(pd->holds, og_conf_table(pd->conf, "provider_domains"),
 	        rq, &d) < 0) {
 		og_warnx("%s: provider table lookup failed: no answer",
@@ -244,13 +262,7 @@ og_policyd_lookup(
 void
 og_policyd_tick(struct policyd *pd)
 {
-	struct og_holdset *hs;
-
-	if (pd->worker != NULL &&
-	    (hs = og_worker_take_holds(pd->worker)) != NULL) {
-		og_holdset_free(pd->holds);
-		pd->holds = hs;
-	}
+	take_holds(pd);
 	if (og_now() % 60 == 0)
 		og_rcpts_expire(pd->rcpts, og_now());
 }

@@ -244,6 +244,7 @@ refresh_holds(struct og_worker *w)
 {
 	struct og_holdset *hs, *old;
 	uint64_t gen;
+	size_t n;
 
 	if (og_store_generation(w->st, &gen) < 0) {
 		og_warnx_rl(&w->rl_gen,
@@ -255,12 +256,14 @@ refresh_holds(struct og_worker *w)
 		return;
 	if ((hs = og_load_holdset(w->st, og_now())) == NULL)
 		return;
-	og_info("holds: generation %llu, %zu holds in force",
-	    (unsigned long long)gen, og_holdset_count(hs));
+	n = og_holdset_count(hs);
 	w->gen = gen;
 	w->have_gen = 1;
 	old = atomic_exchange(&w->pending, hs);
 	og_holdset_free(old);
+	/* logged once published: the next answer uses this set */
+	og_info("holds: generation %llu, %zu holds in force",
+	    (unsigned long long)gen, n);
 }
 
 static void
@@ -380,6 +383,9 @@ og_worker_stop(struct og_worker *w)
 struct og_holdset *
 og_worker_take_holds(struct og_worker *w)
 {
+	/* a load first: the common case, nothing new, writes nothing */
+	if (atomic_load(&w->pending) == NULL)
+		return NULL;
 	return atomic_exchange(&w->pending, NULL);
 }
 
