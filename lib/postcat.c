@@ -95,12 +95,47 @@ envelope_line(struct og_postcat *pc, const char *p, size_t len)
 		keep(&pc->sender, "", 0); /* the null sender */
 }
 
+/*
+ * received_uid - N of "(Postfix, from userid N)" in the topmost Received:
+ * header, the one cleanup(8) adds to mail from sendmail(1)/pickup(8);
+ * later Received: headers are the sender's to write and are ignored
+ */
+static void
+received_uid(struct og_postcat *pc, const char *h, size_t len)
+{
+	static const char tag[] = "(Postfix, from userid ";
+	const char *p, *end = h + len;
+	unsigned long long uid;
+	char num[16];
+	size_t n;
+
+	if (pc->received_seen)
+		return;
+	pc->received_seen = 1;
+	for (p = h; (size_t)(end - p) >= sizeof(tag) - 1; p++) {
+		if (memcmp(p, tag, sizeof(tag) - 1) != 0)
+			continue;
+		p += sizeof(tag) - 1;
+		for (n = 0; p + n < end && n < sizeof(num) - 1 &&
+		     isdigit((unsigned char)p[n]);
+		     n++)
+			num[n] = p[n];
+		num[n] = '\0';
+		if (n > 0 && p + n < end && p[n] == ')' &&
+		    og_parse_uint(num, 0, 4294967295ULL, &uid) == 0)
+			pc->local_uid = (long)uid;
+		return;
+	}
+}
+
 static void
 header(struct og_postcat *pc, const char *h, size_t len)
 {
 	const char *colon;
 
-	if (starts(h, len, "From:"))
+	if (starts(h, len, "Received:"))
+		received_uid(pc, h, len);
+	else if (starts(h, len, "From:"))
 		keep(&pc->header_from, h + 5, len - 5);
 	else if (starts(h, len, "Message-ID:"))
 		keep(&pc->message_id, h + 11, len - 11);
@@ -132,6 +167,7 @@ og_postcat_parse(const char *buf, size_t len, struct og_postcat *pc)
 
 	memset(pc, 0, sizeof(*pc));
 	pc->php_uid = -1;
+	pc->local_uid = -1;
 	og_strbuf_init(&h, 64 * 1024);
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -184,6 +220,7 @@ og_postcat(const char *config_dir, const char *queue_id, struct og_postcat *pc)
 
 	memset(pc, 0, sizeof(*pc));
 	pc->php_uid = -1;
+	pc->local_uid = -1;
 	if (!og_queue_id_valid(queue_id)) {
 		og_warnx("postcat: invalid queue id");
 		return OG_ERROR;

@@ -5,7 +5,10 @@
  *	name as named attributes in the queue file, and the message headers
  *	name the header From, the Message-ID and, for PHP's mail(), the
  *	script (X-PHP-Originating-Script: UID:SCRIPT). Mail from
- *	sendmail(1) has no client attributes.
+ *	sendmail(1) has no client attributes, but the topmost Received:
+ *	header, which Postfix's cleanup wrote, says "(Postfix, from userid
+ *	N)": that uid is Postfix's word, while the PHP header can be
+ *	written by whoever runs sendmail, so local_uid wins over php_uid.
  *	og_postcat_parse() is pure (and fuzzed); og_postcat() runs
  *	postcat -e -h -q ID (fixed argv) and parses its output.
  * DIAGNOSTICS: -1 with a logged warning when postcat cannot run or the
@@ -26,6 +29,8 @@ struct og_postcat {
 	char *header_from, *message_id, *subject;
 	char *php_script; /* "33:/var/www/site/wp-content/x.php" */
 	long php_uid; /* uid from that header, or -1 */
+	long local_uid; /* "from userid N" of the top Received:, or -1 */
+	int received_seen; /* the top Received: header was read */
 };
 
 int og_postcat_parse(const char *buf, size_t len, struct og_postcat *out);

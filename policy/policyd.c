@@ -273,11 +273,20 @@ set_host(struct policyd *pd)
 	(void)og_conf_hostname(pd->conf, pd->host, sizeof(pd->host));
 }
 
+static int
+same_str(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+static void start_watcher(struct policyd *);
+
 void
 og_policyd_reload(struct policyd *pd)
 {
 	struct og_strbuf err;
 	struct og_conf *cf;
+	int restarting;
 
 	og_strbuf_init(&err, 0);
 	if ((cf = og_conf_load(pd->conf_path, &err)) == NULL) {
@@ -295,12 +304,33 @@ og_policyd_reload(struct policyd *pd)
 	        og_conf_str(pd->conf, "policyd_listen")) != 0)
 		og_warnx("reload: store and policyd_listen changes take "
 		         "effect at the next restart");
-	/* the watcher goes on with the configuration it started with */
-	if (pd->conf != pd->watch_conf)
-		og_conf_free(pd->conf);
+	if (!same_str(og_conf_str(cf, "notify_command"),
+	        og_conf_str(pd->conf, "notify_command")) ||
+	    !same_str(og_conf_str(cf, "notify_mail_to"),
+	        og_conf_str(pd->conf, "notify_mail_to")) ||
+	    !same_str(og_conf_str(cf, "notify_webhook"),
+	        og_conf_str(pd->conf, "notify_webhook")))
+		og_warnx("reload: notify_* changes take effect at the next "
+		         "restart");
+	/*
+	 * The watcher reads its configuration while it scans: stop it (a
+	 * scan in progress ends first), switch, and start a new one on the
+	 * new configuration. The notifier and its queue go on.
+	 */
+	restarting = pd->watcher != NULL;
+	if (restarting) {
+		og_watcher_stop(pd->watcher);
+		pd->watcher = NULL;
+	}
+	if (pd->watch_conf != NULL && pd->watch_conf != pd->conf)
+		og_conf_free(pd->watch_conf);
+	pd->watch_conf = NULL;
+	og_conf_free(pd->conf);
 	pd->conf = cf;
 	pd->dry_run = og_conf_bool(cf, "dry_run");
 	set_host(pd);
+	if (restarting)
+		start_watcher(pd);
 	if (pd->worker != NULL)
 		og_worker_set_retention(
 		    pd->worker, (int64_t)og_conf_uint(cf, "message_retention"));
@@ -429,17 +459,11 @@ test_mode(struct policyd *pd)
 	return rc;
 }
 
-/*
- * start_watcher - the notifier and the queue watcher. The watcher keeps
- * the configuration it starts with: a reload does not change it (XXX:
- * restart the watcher on SIGHUP).
- */
-static void
-start_watcher(struct policyd *pd, int privsep_fd, struct og_notify **nf,
-    struct og_watcher **w)
+/* start_notifier - the notification channels, NULL when none is set */
+static struct og_notify *
+start_notifier(struct policyd *pd)
 {
 	struct og_notify_conf nc;
-	struct og_watcher_conf wc;
 	char from[300];
 
 	memset(&nc, 0, sizeof(nc));
@@ -449,16 +473,27 @@ start_watcher(struct policyd *pd, int privsep_fd, struct og_notify **nf,
 	(void)snprintf(from, sizeof(from), "outguard@%s", pd->host);
 	nc.mail_from = from;
 	nc.host = pd->host;
-	*nf = NULL;
-	if (nc.command != NULL || nc.mail_to != NULL || nc.webhook != NULL)
-		*nf = og_notify_start(&nc);
+	if (nc.command == NULL && nc.mail_to == NULL && nc.webhook == NULL)
+		return NULL;
+	return og_notify_start(&nc);
+}
+
+/*
+ * start_watcher - the queue watcher on the current configuration, which
+ * must outlive it: og_policyd_reload() stops it before freeing that
+ */
+static void
+start_watcher(struct policyd *pd)
+{
+	struct og_watcher_conf wc;
+
 	memset(&wc, 0, sizeof(wc));
 	wc.conf = pd->watch_conf = pd->conf;
 	wc.rules = pd->rules;
 	wc.host = pd->host;
-	wc.privsep_fd = privsep_fd;
-	wc.notify = *nf;
-	*w = og_watcher_start(&wc);
+	wc.privsep_fd = pd->privsep_fd;
+	wc.notify = pd->notifier;
+	pd->watcher = og_watcher_start(&wc);
 }
 
 static void
@@ -501,14 +536,12 @@ main(int argc, char **argv)
 	int ch, dflag = 0, nflag = 0, sflag = 0, tflag = 0, mflag = 0;
 	int verbose = 0;
 	struct og_listener listeners[LISTEN_MAX];
-	struct og_watcher *watcher = NULL;
-	struct og_notify *notifier = NULL;
 	pid_t privsep_pid = -1;
-	int privsep_fd = -1;
 	int nlisten = 0, rc;
 	char ident[64];
 
 	memset(&pd, 0, sizeof(pd));
+	pd.privsep_fd = -1;
 	og_strbuf_init(&pd.line, 8192);
 	og_strbuf_init(&err, 0);
 	(void)og_now(); /* reads OG_FAKE_NOW before any thread starts */
@@ -595,7 +628,7 @@ main(int argc, char **argv)
 	 * daemon drops privileges now.
 	 */
 	if (!sflag && !tflag && !mflag)
-		privsep_fd = og_privsep_start(
+		pd.privsep_fd = og_privsep_start(
 		    og_conf_str(pd.conf, "postfix_config_dir"), &privsep_pid);
 	if (!tflag) /* -t only reads the store, and runs in test suites */
 		drop_privileges(pd.conf);
@@ -614,15 +647,17 @@ main(int argc, char **argv)
 	} else {
 		pd.worker = og_worker_start(
 		    st, (int64_t)og_conf_uint(pd.conf, "message_retention"));
-		if (!sflag && !mflag)
-			start_watcher(&pd, privsep_fd, &notifier, &watcher);
+		if (!sflag && !mflag) {
+			pd.notifier = start_notifier(&pd);
+			start_watcher(&pd);
+		}
 		rc = og_server_run(&pd, listeners, (size_t)nlisten,
 		    sflag || mflag ? 0 : -1, sflag || mflag ? 1 : -1,
 		    mflag ? OG_PROTO_SOCKETMAP : OG_PROTO_POLICY);
-		og_watcher_stop(watcher);
-		og_notify_stop(notifier);
-		if (privsep_fd >= 0)
-			og_privsep_stop(privsep_fd, privsep_pid);
+		og_watcher_stop(pd.watcher);
+		og_notify_stop(pd.notifier);
+		if (pd.privsep_fd >= 0)
+			og_privsep_stop(pd.privsep_fd, privsep_pid);
 		og_worker_stop(pd.worker);
 		og_info("stopping: %lu requests, %lu HOLD answers, %lu "
 		        "malformed",
@@ -636,7 +671,7 @@ main(int argc, char **argv)
 	og_classifier_free(pd.rules);
 	og_reply_release(pd.reply);
 	og_free(pd.reply);
-	if (pd.watch_conf != pd.conf)
+	if (pd.watch_conf != NULL && pd.watch_conf != pd.conf)
 		og_conf_free(pd.watch_conf);
 	og_conf_free(pd.conf);
 	og_strbuf_release(&pd.line);

@@ -18,9 +18,15 @@ struct og_worker;
 struct og_request;
 struct og_rcpts;
 
+struct og_watcher;
+struct og_notify;
+
 struct policyd {
 	struct og_conf *conf; /* current configuration */
-	struct og_conf *watch_conf; /* the watcher's, kept over reloads */
+	struct og_conf *watch_conf; /* the watcher's: it ends with it */
+	struct og_watcher *watcher; /* NULL: none (-s, -m, -t) */
+	struct og_notify *notifier; /* NULL: no channel configured */
+	int privsep_fd; /* the root helper, or -1 */
 	const char *conf_path;
 	struct og_holdset *holds; /* in force now */
 	struct og_worker *worker; /* NULL in -t mode: nothing recorded */

@@ -38,6 +38,7 @@ struct qmsg {
 	char **domains;
 	size_t ndomains;
 	int64_t arrival;
+	long uid; /* the local user who submitted it, or -1 */
 };
 
 struct queue {
@@ -73,6 +74,7 @@ collect_one(const struct og_pq_msg *pm, void *arg)
 	c->q->m = og_reallocarray(c->q->m, c->q->n + 1, sizeof(*c->q->m));
 	m = &c->q->m[c->q->n++];
 	memset(m, 0, sizeof(*m));
+	m->uid = -1;
 	m->queue_id = og_strdup(pm->queue_id);
 	m->queue_name = og_strdup(pm->queue_name);
 	m->sender = og_lowercase(og_strdup(pm->sender ? pm->sender : ""));
@@ -99,6 +101,7 @@ collect_one(const struct og_pq_msg *pm, void *arg)
 		if (og_postcat(c->config_dir, pm->queue_id, &pc) == OG_FOUND) {
 			m->sasl = dup_or_null(pc.sasl_username);
 			m->client = dup_or_null(pc.client_address);
+			m->uid = pc.local_uid >= 0 ? pc.local_uid : pc.php_uid;
 		}
 		og_postcat_clear(&pc);
 	}
@@ -204,7 +207,9 @@ belongs(const struct qmsg *m, const char *identity,
 			    strcmp(p, v) == 0)
 				return 1;
 	}
-	return 0; /* uid: needs the pickup log: the watcher's job */
+	if (strncmp(identity, "uid:", 4) == 0)
+		return m->uid >= 0 && strtol(v, NULL, 10) == m->uid;
+	return 0;
 }
 
 /* normalize - lowercase what compares without case; check the form */

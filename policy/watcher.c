@@ -135,6 +135,7 @@ read_postcat(struct scan *sc, const char *qid, struct og_postcat *pc)
 		    og_conf_str(sc->wc->conf, "postfix_config_dir"), qid, pc);
 	memset(pc, 0, sizeof(*pc));
 	pc->php_uid = -1;
+	pc->local_uid = -1;
 	og_strbuf_init(&out, OG_POSTCAT_OUTPUT_MAX);
 	if (og_privsep_read(sc->wc->privsep_fd, qid, &out, NULL) == 0) {
 		(void)og_postcat_parse(og_strbuf_str(&out), out.len, pc);
@@ -168,7 +169,8 @@ attribute(struct scan *sc, const char *qid, const char *sender, char *out,
 	if (sc->postcats < POSTCAT_BUDGET) {
 		sc->postcats++;
 		if (read_postcat(sc, qid, &pc) == OG_FOUND) {
-			identity_of(pc.sasl_username, pc.php_uid,
+			identity_of(pc.sasl_username,
+			    pc.local_uid >= 0 ? pc.local_uid : pc.php_uid,
 			    pc.client_address, pc.sender ? pc.sender : sender,
 			    out, size);
 			og_postcat_clear(&pc);
@@ -1087,6 +1089,12 @@ run(void *arg)
 	}
 	og_strbuf_release(&err);
 	og_reply_init(&r);
+	og_info("watcher: scanning the queue every %us; suspect_window=%llus "
+	        "suspect_threshold=%llu%% auto_hold_suspects=%s dry_run=%s",
+	    interval, og_conf_uint(w->wc.conf, "suspect_window"),
+	    og_conf_uint(w->wc.conf, "suspect_threshold"),
+	    og_conf_bool(w->wc.conf, "auto_hold_suspects") ? "yes" : "no",
+	    og_conf_bool(w->wc.conf, "dry_run") ? "yes" : "no");
 	for (;;) {
 		struct timespec ts;
 		time_t now;

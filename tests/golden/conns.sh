@@ -117,7 +117,7 @@ else
 	rc=1
 fi
 cp "$tmp/good.conf" "$tmp/outguard.conf"
-echo "dry_run = yes" >>"$tmp/outguard.conf"
+printf 'dry_run = yes\nqueue_scan_interval = 17s\n' >>"$tmp/outguard.conf"
 kill -HUP "$pid"
 sleep 1
 a=$(ask_held0)
@@ -127,14 +127,23 @@ else
 	echo "not ok 6 - SIGHUP rereads the configuration (dry_run now on): $a"
 	rc=1
 fi
+# the queue watcher restarts on the new settings, not the start-up ones
+if grep -q 'watcher: scanning the queue every 60s' "$tmp/log" &&
+    grep -q 'watcher: scanning the queue every 17s.*dry_run=yes' "$tmp/log"; then
+	echo "ok 7 - SIGHUP restarts the queue watcher on the new settings"
+else
+	echo "not ok 7 - SIGHUP restarts the queue watcher on the new settings"
+	grep 'watcher:' "$tmp/log" | sed 's/^/# /'
+	rc=1
+fi
 kill -TERM "$pid"
 for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 if ! kill -0 "$pid" 2>/dev/null && grep -q 'signal 15: stopping' "$tmp/log"; then
-	echo "ok 7 - SIGTERM stops the daemon cleanly"
+	echo "ok 8 - SIGTERM stops the daemon cleanly"
 else
-	echo "not ok 7 - SIGTERM stops the daemon cleanly"
+	echo "not ok 8 - SIGTERM stops the daemon cleanly"
 	rc=1
 fi
 pid=
-echo "1..7"
+echo "1..8"
 exit $rc

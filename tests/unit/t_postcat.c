@@ -48,6 +48,9 @@ static const char local[] =
     "*** ENVELOPE RECORDS active/1C141A74403 ***\n"
     "sender: www-data@web.example.net\n"
     "*** MESSAGE CONTENTS active/1C141A74403 ***\n"
+    "Received: by mta.example.net (Postfix, from userid 1001)\n"
+    "\tid 1C141A74403; Mon, 23 Nov 2026 05:31:42 +0000 (UTC)\n"
+    "Received: by forged.example (Postfix, from userid 0)\n"
     "To: someone@hotmail.com\n"
     "X-PHP-Originating-Script: 33:wp-content/uploads/x.php\n"
     "From: WordPress <wordpress@web.example.net>\n"
@@ -72,6 +75,7 @@ test_smtp(void **state)
 	assert_string_equal(pc.message_id, "<abc@client.example.net>");
 	assert_null(pc.php_script);
 	assert_int_equal(pc.php_uid, -1);
+	assert_int_equal(pc.local_uid, -1); /* SMTP mail: no userid */
 	og_postcat_clear(&pc);
 }
 
@@ -87,6 +91,8 @@ test_local(void **state)
 	assert_null(pc.client_address);
 	assert_string_equal(pc.php_script, "33:wp-content/uploads/x.php");
 	assert_int_equal(pc.php_uid, 33);
+	/* Postfix's own Received: names the submitting user, not the forgery */
+	assert_int_equal(pc.local_uid, 1001);
 	/* the body is not parsed as headers */
 	assert_string_equal(
 	    pc.header_from, "WordPress <wordpress@web.example.net>");
@@ -104,6 +110,10 @@ test_hostile(void **state)
 		"*** MESSAGE CONTENTS x ***\nX-PHP-Originating-Script: "
 		"99999999999999999999:x\n",
 		"named_attribute: sasl_username=outside-envelope\n",
+		"*** MESSAGE CONTENTS x ***\nReceived: by h (Postfix, from "
+		"userid 99999999999)\n",
+		"*** MESSAGE CONTENTS x ***\nReceived: by h (Postfix, from "
+		"userid 12\n",
 	};
 	struct og_postcat pc;
 	size_t i;
@@ -120,6 +130,8 @@ test_hostile(void **state)
 			assert_int_equal(pc.php_uid, -1);
 		if (i == 5)
 			assert_null(pc.sasl_username);
+		if (i == 6 || i == 7) /* out of range; no ')' */
+			assert_int_equal(pc.local_uid, -1);
 		og_postcat_clear(&pc);
 	}
 }
