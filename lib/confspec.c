@@ -174,6 +174,93 @@ valid_address(const char *v, struct og_strbuf *err)
 	return 0;
 }
 
+static int
+valid_server_type(const char *v, struct og_strbuf *err)
+{
+	if (strcmp(v, "dedicated") != 0 && strcmp(v, "shared") != 0) {
+		(void)og_strbuf_adds(err, "expected dedicated or shared");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+valid_web_url(const char *v, struct og_strbuf *err)
+{
+	if ((strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0) ||
+	    strlen(v) > 2000 || strpbrk(v, " \t\"<>") != NULL) {
+		(void)og_strbuf_adds(
+		    err, "expected an http:// or https:// URL");
+		return -1;
+	}
+	return 0;
+}
+
+/* valid_resolver - "IP" or "IP@PORT" (IPv6 without brackets) */
+static int
+valid_resolver(const char *v, struct og_strbuf *err)
+{
+	unsigned char buf[16];
+	char ip[64];
+	const char *at = strchr(v, '@');
+	size_t n = at ? (size_t)(at - v) : strlen(v);
+	unsigned long long port;
+
+	if (n == 0 || n >= sizeof(ip))
+		goto bad;
+	memcpy(ip, v, n);
+	ip[n] = '\0';
+	if (inet_pton(strchr(ip, ':') ? AF_INET6 : AF_INET, ip, buf) != 1)
+		goto bad;
+	if (at != NULL && og_parse_uint(at + 1, 1, 65535, &port) < 0)
+		goto bad;
+	return 0;
+bad:
+	(void)og_strbuf_adds(err, "expected IP or IP@PORT");
+	return -1;
+}
+
+static int
+valid_selector(const char *v, struct og_strbuf *err)
+{
+	const char *p;
+
+	for (p = v; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' &&
+		    *p != '.')
+			break;
+	if (*p != '\0' || p == v || p - v > 63) {
+		(void)og_strbuf_adds(err, "a DKIM selector is [A-Za-z0-9._-]");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+valid_milter_socket(const char *v, struct og_strbuf *err)
+{
+	if (strncmp(v, "unix:/", 6) == 0 || strncmp(v, "local:/", 7) == 0 ||
+	    strncmp(v, "inet:", 5) == 0 || strncmp(v, "inet6:", 6) == 0)
+		return 0;
+	(void)og_strbuf_adds(err, "expected unix:/PATH or inet:PORT@HOST");
+	return -1;
+}
+
+static int
+valid_action(const char *v, struct og_strbuf *err)
+{
+	static const char *const actions[] = { "accept", "tag", "quarantine",
+		"tempfail", "reject" };
+	size_t i;
+
+	for (i = 0; i < OG_NELEM(actions); i++)
+		if (strcmp(v, actions[i]) == 0)
+			return 0;
+	(void)og_strbuf_adds(
+	    err, "expected accept, tag, quarantine, tempfail or reject");
+	return -1;
+}
+
 static const struct og_conf_spec schema[] = {
 	{ "syslog_facility", OG_CONF_STR, "mail", 0, 0, NULL, valid_facility,
 	    "syslog facility of every program" },
@@ -236,6 +323,55 @@ static const struct og_conf_spec schema[] = {
 	{ "reply_rules", OG_CONF_STR, OG_SYSCONFDIR "/replies.rules", 0, 0,
 	    NULL, valid_abspath,
 	    "the reply classifier's rules file, outguard-replies(5)" },
+	{ "milter_socket", OG_CONF_STR, "unix:/run/outguard/milter.sock", 0, 0,
+	    NULL, valid_milter_socket,
+	    "outguard-milter's socket, unix:/PATH or inet:PORT@HOST" },
+	{ "milter_pid_file", OG_CONF_STR, "/run/outguard-milter.pid", 0, 0,
+	    NULL, valid_abspath, "outguard-milter's pid file" },
+	{ "identity_action", OG_CONF_STR, "reject", 0, 0, NULL, valid_action,
+	    "what a failed identity check does" },
+	{ "identity_reject_text", OG_CONF_STR,
+	    "5.7.1 Sender address not allowed for this sender", 0, 0, NULL,
+	    NULL, "the reply text of a refused identity check" },
+	{ "identity_dry_run", OG_CONF_BOOL, "no", 0, 0, NULL, NULL,
+	    "log the identity check's decisions, act on none" },
+	{ "unsubscribe_action", OG_CONF_STR, "tag", 0, 0, NULL, valid_action,
+	    "what a failed unsubscribe check does" },
+	{ "unsubscribe_reject_text", OG_CONF_STR,
+	    "5.7.1 Bulk mail needs a working one-click unsubscribe "
+	    "(RFC 8058)",
+	    0, 0, NULL, NULL, "the reply text of a refused unsubscribe check" },
+	{ "unsubscribe_dry_run", OG_CONF_BOOL, "no", 0, 0, NULL, NULL,
+	    "log the unsubscribe check's decisions, act on none" },
+	{ "bulk_min_recipients", OG_CONF_UINT, "10", 1, 100000, NULL, NULL,
+	    "more recipients than this make a message bulk" },
+	{ "bulk_senders", OG_CONF_TABLE, "", 0, 0, "file|pcre|inline", NULL,
+	    "envelope senders whose mail is always bulk" },
+	{ "unsub_keywords", OG_CONF_STR, OG_SYSCONFDIR "/unsub-keywords", 0, 0,
+	    NULL, valid_abspath,
+	    "the unsubscribe keyword file (one word or phrase per line)" },
+	{ "unsub_body_max_bytes", OG_CONF_UINT, "1048576", 1024,
+	    64 * 1024 * 1024, NULL, NULL,
+	    "body bytes scanned for an unsubscribe link" },
+	{ "dns_resolver", OG_CONF_STR, "", 0, 0, NULL, valid_resolver,
+	    "DNS server for SPF, DKIM and DMARC lookups, IP or IP@PORT "
+	    "(empty: the system's)" },
+	{ "dkim_domain", OG_CONF_LIST, "", 0, 2, NULL, valid_domain,
+	    "the signing domain (d=), one per key" },
+	{ "dkim_selector", OG_CONF_LIST, "", 0, 2, NULL, valid_selector,
+	    "the selector (s=) of each key: an RSA and an Ed25519 one" },
+	{ "dkim_key_file", OG_CONF_LIST, "", 0, 2, NULL, valid_abspath,
+	    "the private key file (PEM) of each selector" },
+	{ "contact_name", OG_CONF_STR, "", 0, 0, NULL, NULL,
+	    "who Microsoft should answer, for the delisting forms" },
+	{ "contact_email", OG_CONF_STR, "", 0, 0, NULL, valid_address,
+	    "the contact's address for the delisting forms" },
+	{ "company_description", OG_CONF_STR, "", 0, 0, NULL, NULL,
+	    "what the company does, for the delisting forms" },
+	{ "server_type", OG_CONF_STR, "", 0, 0, NULL, valid_server_type,
+	    "dedicated (one sender) or shared (several customers)" },
+	{ "website_url", OG_CONF_STR, "", 0, 0, NULL, valid_web_url,
+	    "the company's web site, for the delisting forms" },
 	{ "dry_run", OG_CONF_BOOL, "no", 0, 0, NULL, NULL,
 	    "log what would be done, change nothing" },
 	{ NULL, OG_CONF_STR, NULL, 0, 0, NULL, NULL, NULL },

@@ -872,6 +872,42 @@ og_store_block_record(
 	return 0;
 }
 
+/*
+ * filter_check - f (NULL: all rows) checked into c, with "" made NULL
+ * ("any"), the egress IP put into ip and the limit set
+ */
+static int
+filter_check(struct og_store *st, const char *op,
+    const struct og_block_filter *f, struct og_block_filter *c, char *ip)
+{
+	memset(c, 0, sizeof(*c));
+	if (f != NULL)
+		*c = *f;
+	if (check_str(st, op, "provider", c->provider, OG_STORE_FIELD_MAX,
+	        STR_NULL_OK) < 0 ||
+	    check_str(
+	        st, op, "code", c->code, OG_STORE_FIELD_MAX, STR_NULL_OK) < 0 ||
+	    check_str(st, op, "identity", c->identity, OG_IDENTITY_MAX,
+	        STR_NULL_OK) < 0 ||
+	    egress_arg(st, op, c->egress_ip, ip, &c->egress_ip) < 0)
+		return OG_ERROR;
+	/* "" is "any", as NULL is */
+	if (c->provider != NULL && *c->provider == '\0')
+		c->provider = NULL;
+	if (c->code != NULL && *c->code == '\0')
+		c->code = NULL;
+	if (c->identity != NULL && *c->identity == '\0')
+		c->identity = NULL;
+	if (c->incident < 0)
+		return bad_arg(st, op, "incident", NULL, "is negative");
+	if (c->limit > OG_STORE_ROWS_MAX)
+		return bad_arg(
+		    st, op, "limit", NULL, "is over OG_STORE_ROWS_MAX");
+	if (c->limit == 0)
+		c->limit = OG_STORE_ROWS_MAX;
+	return 0;
+}
+
 int
 og_store_blocks(struct og_store *st, const struct og_block_filter *f,
     struct og_block_owned **out, size_t *n)
@@ -885,36 +921,38 @@ og_store_blocks(struct og_store *st, const struct og_block_filter *f,
 	og_strbuf_reset(&st->err);
 	if (out == NULL || n == NULL)
 		return bad_arg(st, op, "result", NULL, "missing");
-	memset(&c, 0, sizeof(c));
-	if (f != NULL)
-		c = *f;
-	if (check_str(st, op, "provider", c.provider, OG_STORE_FIELD_MAX,
-	        STR_NULL_OK) < 0 ||
-	    check_str(st, op, "code", c.code, OG_STORE_FIELD_MAX, STR_NULL_OK) <
-	        0 ||
-	    check_str(st, op, "identity", c.identity, OG_IDENTITY_MAX,
-	        STR_NULL_OK) < 0 ||
-	    egress_arg(st, op, c.egress_ip, ip, &c.egress_ip) < 0)
+	if (filter_check(st, op, f, &c, ip) < 0)
 		return OG_ERROR;
-	/* "" is "any", as NULL is */
-	if (c.provider != NULL && *c.provider == '\0')
-		c.provider = NULL;
-	if (c.code != NULL && *c.code == '\0')
-		c.code = NULL;
-	if (c.identity != NULL && *c.identity == '\0')
-		c.identity = NULL;
-	if (c.incident < 0)
-		return bad_arg(st, op, "incident", NULL, "is negative");
-	if (c.limit > OG_STORE_ROWS_MAX)
-		return bad_arg(
-		    st, op, "limit", NULL, "is over OG_STORE_ROWS_MAX");
-	if (c.limit == 0)
-		c.limit = OG_STORE_ROWS_MAX;
 	if (st->ops->blocks(st, &c, &b, &count) < 0)
 		return fail(st);
 	*out = b;
 	*n = count;
 	return 0;
+}
+
+void
+og_store_block_clear(struct og_block_owned *b)
+{
+	if (b == NULL)
+		return;
+	og_free(b->host);
+	og_free(b->queue_id);
+	og_free(b->recipient);
+	og_free(b->provider);
+	og_free(b->class_);
+	og_free(b->smtp_code);
+	og_free(b->enhanced_code);
+	og_free(b->provider_code);
+	og_free(b->remedy);
+	og_free(b->reply);
+	og_free(b->mx_host);
+	og_free(b->mx_ip);
+	og_free(b->egress_ip);
+	og_free(b->server_tag);
+	og_free(b->server_time);
+	og_free(b->identity);
+	og_free(b->source);
+	memset(b, 0, sizeof(*b));
 }
 
 void
@@ -924,26 +962,111 @@ og_store_blocks_free(struct og_block_owned *b, size_t n)
 
 	if (b == NULL)
 		return;
+	for (i = 0; i < n; i++)
+		og_store_block_clear(&b[i]);
+	og_free(b);
+}
+
+/*
+ * Report figures (schema version 4): block rows grouped in the store,
+ * so that a summary never loads the rows themselves.
+ */
+
+int
+og_store_block_stats(struct og_store *st, const struct og_block_filter *f,
+    enum og_block_group by, struct og_block_stat **out, size_t *n)
+{
+	static const char op[] = "block figures";
+	struct og_block_filter c;
+	struct og_block_stat *b = NULL;
+	char ip[INET6_ADDRSTRLEN];
+	size_t count = 0;
+
+	og_strbuf_reset(&st->err);
+	if (out == NULL || n == NULL)
+		return bad_arg(st, op, "result", NULL, "missing");
+	if (by != OG_BLOCK_BY_CODE && by != OG_BLOCK_BY_IDENTITY &&
+	    by != OG_BLOCK_BY_DESTINATION)
+		return bad_arg(st, op, "grouping", NULL, "is unknown");
+	if (filter_check(st, op, f, &c, ip) < 0)
+		return OG_ERROR;
+	if (st->ops->block_stats(st, &c, by, &b, &count) < 0)
+		return fail(st);
+	*out = b;
+	*n = count;
+	return 0;
+}
+
+void
+og_store_block_stats_free(struct og_block_stat *b, size_t n)
+{
+	size_t i;
+
+	if (b == NULL)
+		return;
 	for (i = 0; i < n; i++) {
-		og_free(b[i].host);
-		og_free(b[i].queue_id);
-		og_free(b[i].recipient);
 		og_free(b[i].provider);
 		og_free(b[i].class_);
+		og_free(b[i].remedy);
 		og_free(b[i].smtp_code);
 		og_free(b[i].enhanced_code);
 		og_free(b[i].provider_code);
-		og_free(b[i].remedy);
-		og_free(b[i].reply);
-		og_free(b[i].mx_host);
-		og_free(b[i].mx_ip);
 		og_free(b[i].egress_ip);
-		og_free(b[i].server_tag);
-		og_free(b[i].server_time);
 		og_free(b[i].identity);
-		og_free(b[i].source);
+		og_free(b[i].mx_host);
+		og_free(b[i].rcpt_domain);
 	}
 	og_free(b);
+}
+
+int
+og_store_block_latest(struct og_store *st, int64_t since,
+    const struct og_block_stat *key, struct og_block_owned *out)
+{
+	static const char op[] = "latest block";
+	static const struct {
+		const char *name;
+		size_t off;
+	} fields[] = {
+#define F(f) { #f, offsetof(struct og_block_stat, f) }
+		F(provider),
+		F(smtp_code),
+		F(enhanced_code),
+		F(provider_code),
+#undef F
+	};
+	struct og_block_stat k;
+	struct og_block_owned b;
+	char ip[INET6_ADDRSTRLEN];
+	const char *v;
+	size_t j;
+	int rc;
+
+	og_strbuf_reset(&st->err);
+	if (key == NULL)
+		return bad_arg(st, op, "key", NULL, "missing");
+	memset(&k, 0, sizeof(k));
+	for (j = 0; j < OG_NELEM(fields); j++) {
+		memcpy(&v, (const char *)key + fields[j].off, sizeof(v));
+		if (check_str(st, op, fields[j].name, v, OG_STORE_FIELD_MAX,
+		        STR_NULL_OK) < 0)
+			return OG_ERROR;
+		/* "" is unknown, as the rows store it */
+		if (v != NULL && *v == '\0')
+			v = NULL;
+		memcpy((char *)&k + fields[j].off, &v, sizeof(v));
+	}
+	if (egress_arg(st, op, key->egress_ip, ip, &v) < 0)
+		return OG_ERROR;
+	memcpy(&k.egress_ip, &v, sizeof(v)); /* the back end only reads k */
+	memset(&b, 0, sizeof(b));
+	if ((rc = st->ops->block_latest(st, since, &k, &b)) < 0)
+		return fail(st);
+	if (rc == OG_FOUND && out != NULL)
+		*out = b;
+	else
+		og_store_block_clear(&b);
+	return rc;
 }
 
 int

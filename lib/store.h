@@ -30,7 +30,7 @@
 struct og_strbuf;
 struct og_store;
 
-#define OG_STORE_SCHEMA_VERSION 3
+#define OG_STORE_SCHEMA_VERSION 4
 #define OG_IDENTITY_MAX 512 /* bytes of an identity or scope, prefix included */
 #define OG_STORE_FIELD_MAX 1024 /* bytes of a name, address, reason, actor */
 #define OG_STORE_TEXT_MAX 8192 /* bytes of rcpt_summary and audit detail */
@@ -346,5 +346,57 @@ void og_store_incidents_free(struct og_incident *, size_t n);
  */
 int og_store_block_link(struct og_store *, int64_t incident,
     const char *provider, const char *egress_ip);
+
+/* ---- block figures for reports (schema version 4) ---- */
+
+/* what og_store_block_stats() groups the block rows by */
+enum og_block_group {
+	/* provider, class, remedy, smtp_code, enhanced_code,
+	 * provider_code, egress_ip: "blocks by code" */
+	OG_BLOCK_BY_CODE,
+	/* provider, identity: who caused blocks where */
+	OG_BLOCK_BY_IDENTITY,
+	/* provider, mx_host, rcpt_domain (the recipient's domain, in
+	 * lowercase): which of the provider's domains refused */
+	OG_BLOCK_BY_DESTINATION,
+};
+
+/*
+ * One group of block rows. The members the group is not keyed by are
+ * NULL, and so is a key value that is unknown (NULL in the rows).
+ */
+struct og_block_stat {
+	char *provider, *class_, *remedy, *smtp_code, *enhanced_code,
+	    *provider_code, *egress_ip; /* OG_BLOCK_BY_CODE */
+	char *identity; /* OG_BLOCK_BY_IDENTITY */
+	char *mx_host, *rcpt_domain; /* OG_BLOCK_BY_DESTINATION */
+	long rows; /* block rows in the group */
+	long long count; /* observations: the sum of the rows' counts */
+	int64_t first_seen, last_seen; /* the earliest and latest of them */
+};
+
+/*
+ * og_store_block_stats - the block rows that match f (as for
+ * og_store_blocks(); NULL: all) grouped by "by", in one statement that
+ * an index covers for OG_BLOCK_BY_CODE and OG_BLOCK_BY_IDENTITY, so
+ * that reports never load the rows themselves. Groups are ordered by
+ * their key members (NULL first), at most f->limit of them (0:
+ * OG_STORE_ROWS_MAX); *out is an array of n (NULL when n is 0) for
+ * og_store_block_stats_free()
+ */
+int og_store_block_stats(struct og_store *, const struct og_block_filter *f,
+    enum og_block_group by, struct og_block_stat **out, size_t *n);
+void og_store_block_stats_free(struct og_block_stat *, size_t n);
+/*
+ * og_store_block_latest - the newest row (by last_seen, then id) with
+ * last_seen >= since whose provider, smtp_code, enhanced_code,
+ * provider_code and egress_ip equal key's (NULL matches unknown only):
+ * the reply to quote for an OG_BLOCK_BY_CODE group. OG_FOUND (out
+ * filled unless NULL, for og_store_block_clear()), OG_NOTFOUND or
+ * OG_ERROR
+ */
+int og_store_block_latest(struct og_store *, int64_t since,
+    const struct og_block_stat *key, struct og_block_owned *out);
+void og_store_block_clear(struct og_block_owned *);
 
 #endif

@@ -80,6 +80,15 @@ struct store_ops {
 	    const char *actor, int64_t now);
 	int (*incidents)(struct og_store *, const char *state,
 	    struct og_incident **out, size_t *n);
+	/*
+	 * Schema version 4: report figures. The filter is checked as for
+	 * blocks; by is one of enum og_block_group; key's strings are
+	 * NULL or non-empty, its egress IP in inet_ntop(3) form.
+	 */
+	int (*block_stats)(struct og_store *, const struct og_block_filter *,
+	    enum og_block_group by, struct og_block_stat **out, size_t *n);
+	int (*block_latest)(struct og_store *, int64_t since,
+	    const struct og_block_stat *key, struct og_block_owned *out);
 };
 
 struct og_store {

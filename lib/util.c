@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <sysexits.h>
 #include <time.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "util.h"
@@ -280,4 +282,49 @@ og_age(int64_t s, char *buf, size_t size)
 		(void)snprintf(buf, size, "%lldd%lldh", (long long)(s / 86400),
 		    (long long)(s % 86400 / 3600));
 	return buf;
+}
+
+void
+og_write_pidfile(const char *path)
+{
+	char buf[32];
+	int fd, n;
+
+	if (path == NULL)
+		return;
+	if ((fd = open(path,
+	         O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644)) <
+	    0)
+		og_fatal(EX_CANTCREAT, "pid file %s", path);
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (write(fd, buf, (size_t)n) != n)
+		og_fatal(EX_IOERR, "pid file %s", path);
+	(void)close(fd);
+}
+
+void
+og_daemonize(void)
+{
+	pid_t pid;
+	int fd;
+
+	if ((pid = fork()) < 0)
+		og_fatal(EX_OSERR, "fork");
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		og_fatal(EX_OSERR, "setsid");
+	if ((pid = fork()) < 0)
+		og_fatal(EX_OSERR, "fork");
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") < 0)
+		og_fatal(EX_OSERR, "chdir /");
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		(void)dup2(fd, 0);
+		(void)dup2(fd, 1);
+		(void)dup2(fd, 2);
+		if (fd > 2)
+			(void)close(fd);
+	}
 }

@@ -62,4 +62,12 @@ int og_strncasecmp_ascii(const char *, const char *, size_t);
 /* og_lowercase - ASCII lowercase in place; returns its argument */
 char *og_lowercase(char *);
 
+/*
+ * og_daemonize - detach: fork twice, setsid, chdir /, stdio to /dev/null;
+ * fatal on failure. og_write_pidfile - write getpid() to path (NULL: no
+ * file), refusing a symlink; fatal on failure. For the daemons' main().
+ */
+void og_daemonize(void);
+void og_write_pidfile(const char *path);
+
 #endif

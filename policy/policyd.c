@@ -368,51 +368,6 @@ drop_privileges(const struct og_conf *cf)
 	og_debug("running as %s (uid %lu)", user, (unsigned long)pw->pw_uid);
 }
 
-static void
-write_pidfile(const char *path)
-{
-	char buf[32];
-	int fd, n;
-
-	if (path == NULL)
-		return;
-	if ((fd = open(path,
-	         O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644)) <
-	    0)
-		og_fatal(EX_CANTCREAT, "pid file %s", path);
-	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (write(fd, buf, (size_t)n) != n)
-		og_fatal(EX_IOERR, "pid file %s", path);
-	(void)close(fd);
-}
-
-static void
-daemonize(void)
-{
-	pid_t pid;
-	int fd;
-
-	if ((pid = fork()) < 0)
-		og_fatal(EX_OSERR, "fork");
-	if (pid > 0)
-		_exit(0);
-	if (setsid() < 0)
-		og_fatal(EX_OSERR, "setsid");
-	if ((pid = fork()) < 0)
-		og_fatal(EX_OSERR, "fork");
-	if (pid > 0)
-		_exit(0);
-	if (chdir("/") < 0)
-		og_fatal(EX_OSERR, "chdir /");
-	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
-		(void)dup2(fd, 0);
-		(void)dup2(fd, 1);
-		(void)dup2(fd, 2);
-		if (fd > 2)
-			(void)close(fd);
-	}
-}
-
 /* test_mode - -t: answer requests on stdin, record nothing */
 static int
 test_mode(struct policyd *pd)
@@ -619,8 +574,8 @@ main(int argc, char **argv)
 			listeners[nlisten++].proto = OG_PROTO_SOCKETMAP;
 		}
 		if (!dflag)
-			daemonize();
-		write_pidfile(og_conf_str(pd.conf, "policyd_pid_file"));
+			og_daemonize();
+		og_write_pidfile(og_conf_str(pd.conf, "policyd_pid_file"));
 	}
 	/*
 	 * The daemon's queue watcher needs postsuper, which needs root:

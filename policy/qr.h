@@ -19,5 +19,10 @@ int qr_hold(struct qr *, int, char **);
 int qr_release(struct qr *, int, char **);
 int qr_holds(struct qr *, int, char **);
 int qr_status_filter(struct qr *, int, char **);
+int qr_check_auth(struct qr *, int, char **);
+int qr_summary(struct qr *, int, char **);
+int qr_blocks(struct qr *, int, char **);
+int qr_senders(struct qr *, int, char **);
+int qr_evidence(struct qr *, int, char **);
 
 #endif

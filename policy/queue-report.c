@@ -32,14 +32,29 @@ usage(FILE *fp)
 	    "settings\n"
 	    "  -V        print the version\n"
 	    "\n"
-	    "commands:\n"
+	    "commands (default: summary):\n"
+	    "  summary [--json] [--since TIME] [--provider NAME]\n"
+	    "            per provider: incidents, blocks, suspects, held mail\n"
+	    "  blocks [--json] [--since TIME] [--provider NAME] [--code CODE]\n"
+	    "         [--identity ID] [--ip IP] [--limit N]\n"
+	    "            the block records\n"
+	    "  senders [--json] [--since TIME] [--provider NAME]\n"
+	    "            per identity: what it sent, its blocks and holds\n"
+	    "  check-auth [--json] [--timeout SECONDS] [DOMAIN...]\n"
+	    "            SPF, DKIM and DMARC of the sending domains, live\n"
+	    "  evidence [--json] [--for "
+	    "outlook-form|delist-portal|delist-mail]\n"
+	    "           [--ip IP] [--since TIME] [--provider NAME]\n"
+	    "           [--timeout SECONDS]\n"
+	    "            the delisting pack, ready to paste\n"
 	    "  classify [--rules FILE] [--text] [FILE...]\n"
 	    "            classify remote servers' replies, one per line\n"
 	    "  hold IDENTITY --reason TEXT [--until TIME] [--scope SCOPE]\n"
 	    "            put an identity on hold (and its queued mail)\n"
 	    "  release IDENTITY --reason TEXT\n"
 	    "            end a hold and release the identity's held mail\n"
-	    "  holds     list the holds in force\n"
+	    "  holds [--json]\n"
+	    "            the holds in force and the mail each holds\n"
 	    "  status-filter [--rules FILE] [-o FILE]\n"
 	    "            write the status filter as a static pcre: table\n",
 	    og_conf_default_path());
@@ -68,11 +83,16 @@ static const struct {
 	const char *name;
 	int (*fn)(struct qr *, int, char **);
 } commands[] = {
+	{ "blocks", qr_blocks },
+	{ "check-auth", qr_check_auth },
 	{ "classify", qr_classify },
+	{ "evidence", qr_evidence },
 	{ "hold", qr_hold },
 	{ "holds", qr_holds },
 	{ "release", qr_release },
+	{ "senders", qr_senders },
 	{ "status-filter", qr_status_filter },
+	{ "summary", qr_summary },
 };
 
 /* dispatch - load the configuration, run one subcommand */
@@ -147,8 +167,10 @@ main(int argc, char **argv)
 		return check_config(conf_path);
 	}
 	if (argc == 0) {
-		usage(stderr);
-		return EX_USAGE;
+		static char summary[] = "summary";
+		static char *dflt[] = { summary, NULL };
+
+		return dispatch(conf_path, 1, dflt); /* the default command */
 	}
 	return dispatch(conf_path, argc, argv);
 }

@@ -204,6 +204,15 @@ else
 	echo "(the release did not complete: see $OG/policyd.log)"
 fi
 
+heading "5. The admin's view: summary and the delisting pack"
+echo "\$ outguard-queue-report summary"
+og_report summary | sed 's/^/    /'
+echo
+echo "\$ outguard-queue-report evidence      (the Outlook.com sender support form)"
+og_report evidence --timeout 3 | sed 's/^/    /'
+echo "    (the pack states SPF, DKIM and DMARC only as far as check-auth"
+echo "    verified them just now; here it says what to fix first)"
+
 heading "Result"
 if [ "$good" = 4 ]; then
 	echo "Without outguard, hotmail.com refused everyone's mail with S3150."

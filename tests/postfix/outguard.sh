@@ -27,6 +27,7 @@ myhostname = $SB_HOSTNAME
 postfix_config_dir = $SB/etc
 provider_domains = file:$top_srcdir/contrib/providers
 reply_rules = $top_srcdir/contrib/replies.rules
+dns_resolver = 127.0.0.1@$SB_DNS_PORT
 CONF
 	# the daemon runs as nobody: its store directory must be its own
 	chown nobody "$SB/og" || return 1

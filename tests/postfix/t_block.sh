@@ -28,7 +28,7 @@ if reason=$(sb_missing); then
 	exit 0
 fi
 
-echo "1..20"
+echo "1..22"
 SB_NO_TRAP=1 sb_setup || exit 1
 trap 'og_policyd_kill; sb_stop' EXIT
 og_setup || exit 1
@@ -146,6 +146,17 @@ check "the evidence holds the S3150 reply verbatim with the egress IP" \
     "og_sql \"select count(*) from blocks where reply like '%on our block list (S3150)%' and egress_ip='127.0.0.1'\" | grep -qv '^0$'"
 check "the time from the first block to mallory's hold is logged" \
     "grep -q 'identity=sasl:mallory@outguard.test reason=suspect reaction_seconds=' '$OG/policyd.log'"
+
+# the delisting pack after the scenario: the egress IP and the reply as
+# Microsoft sent it; SPF (the sandbox zone authorises 127.0.0.1) is
+# verified and may be stated, DKIM is not (no key is configured): the
+# pack must not claim it, must say what to fix, and exit non-zero
+og_report evidence --timeout 3 >"$OG/evidence.out" 2>&1
+echo $? >"$OG/evidence.rc"
+check "evidence names the egress IP and the S3150 reply verbatim" \
+    "grep -q '127.0.0.1' '$OG/evidence.out' && grep -qF \"\$(printf '%s' \"\$SB_S3150_REPLY\" | cut -c1-60)\" '$OG/evidence.out'"
+check "evidence states the verified SPF, claims no DKIM, exits non-zero" \
+    "[ \$(cat '$OG/evidence.rc') != 0 ] && grep -q 'SPF record of outguard.test authorises 127.0.0.1' '$OG/evidence.out' && ! grep -q 'is DKIM-signed' '$OG/evidence.out' && grep -qi 'dkim' '$OG/evidence.out'"
 
 # 15-17: recovery
 sb_set_mx_mode accept

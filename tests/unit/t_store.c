@@ -2489,6 +2489,264 @@ test_free_null(void **state)
 	og_store_msgrec_clear(NULL);
 }
 
+/*
+ * Schema version 4: report figures. The rows of test_block_filters, one
+ * of them seen twice, grouped every way, with each filter member.
+ */
+static struct og_store *
+stats_store(const char *name, int64_t *ids)
+{
+	struct og_block rows[5];
+	struct og_store *st;
+	size_t i;
+
+	st = open_db(name, NULL);
+	rows[0] = blk("mx1", "Q1", "a@Hotmail.com", "192.0.2.1");
+	rows[0].identity = "sasl:mallory";
+	rows[1] = blk("mx1", "Q2", "b@outlook.com", "192.0.2.1");
+	rows[1].identity = "sasl:alice";
+	rows[2] = blk("mx2", NULL, NULL, "192.0.2.2");
+	rows[2].provider_code = "S3140";
+	rows[2].source = "status-filter";
+	rows[3] = blk("mx1", "Q3", "c@gmail.com", "192.0.2.1");
+	rows[3].provider = "gmail";
+	rows[3].class_ = "rate_limit";
+	rows[3].smtp_code = "421";
+	rows[3].enhanced_code = "4.7.28";
+	rows[3].provider_code = NULL;
+	rows[3].mx_host = "gmail-smtp-in.l.google.com";
+	rows[3].identity = "sasl:alice";
+	rows[4] = blk("mx1", "Q4", "\"x@y\"@outlook.com", NULL);
+	rows[4].enhanced_code = "5.7.511";
+	rows[4].provider_code = NULL;
+	rows[4].remedy = "delist_mail";
+	rows[4].identity = "sasl:bob";
+	for (i = 0; i < OG_NELEM(rows); i++)
+		assert_int_equal(og_store_block_record(st, &rows[i],
+		                     100 * (int64_t)(i + 1), &ids[i]),
+		    0);
+	assert_int_equal(og_store_block_record(st, &rows[0], 600, NULL), 0);
+	return st;
+}
+
+/* stat_str - "key|...|rows|count|first|last;" per group, "-" for NULL */
+static void
+stat_str(struct og_strbuf *sb, const struct og_block_stat *b, size_t n)
+{
+	size_t i;
+
+#define S(x) ((x) != NULL ? (x) : "-")
+	og_strbuf_reset(sb);
+	for (i = 0; i < n; i++)
+		(void)og_strbuf_addf(sb,
+		    "%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%ld|%lld|"
+		    "%lld|%lld;",
+		    S(b[i].provider), S(b[i].class_), S(b[i].remedy),
+		    S(b[i].smtp_code), S(b[i].enhanced_code),
+		    S(b[i].provider_code), S(b[i].egress_ip), S(b[i].identity),
+		    S(b[i].mx_host), S(b[i].rcpt_domain), b[i].rows, b[i].count,
+		    (long long)b[i].first_seen, (long long)b[i].last_seen);
+#undef S
+}
+
+#define MS "microsoft-consumer|ip_block|"
+#define MX "hotmail-com.olc.protection.outlook.com"
+
+static void
+test_block_stats(void **state)
+{
+	static const struct {
+		enum og_block_group by;
+		int64_t since;
+		const char *provider, *code, *identity, *egress;
+		size_t limit;
+		const char *want;
+	} cases[] = {
+		{ OG_BLOCK_BY_CODE, 0, NULL, NULL, NULL, NULL, 0,
+		    "gmail|rate_limit|delist|421|4.7.28|-|192.0.2.1|-|-|-|1|1|"
+		    "400|400;" MS "delist|550|5.7.1|S3140|192.0.2.2|-|-|-|1|1|"
+		    "300|300;" MS "delist|550|5.7.1|S3150|192.0.2.1|-|-|-|2|3|"
+		    "100|600;" MS "delist_mail|550|5.7.511|-|-|-|-|-|1|1|500|"
+		    "500;" },
+		/* the filter applies to rows: Q2 (last seen 200) drops out */
+		{ OG_BLOCK_BY_CODE, 450, NULL, NULL, NULL, NULL, 0,
+		    MS "delist|550|5.7.1|S3150|192.0.2.1|-|-|-|1|2|100|600;" MS
+		       "delist_mail|550|5.7.511|-|-|-|-|-|1|1|500|500;" },
+		{ OG_BLOCK_BY_CODE, 0, "gmail", NULL, NULL, NULL, 0,
+		    "gmail|rate_limit|delist|421|4.7.28|-|192.0.2.1|-|-|-|1|1|"
+		    "400|400;" },
+		{ OG_BLOCK_BY_CODE, 0, NULL, "S3140", NULL, NULL, 0,
+		    MS "delist|550|5.7.1|S3140|192.0.2.2|-|-|-|1|1|300|300;" },
+		{ OG_BLOCK_BY_CODE, 0, NULL, NULL, "sasl:alice", NULL, 0,
+		    "gmail|rate_limit|delist|421|4.7.28|-|192.0.2.1|-|-|-|1|1|"
+		    "400|400;" MS "delist|550|5.7.1|S3150|192.0.2.1|-|-|-|1|1|"
+		    "200|200;" },
+		{ OG_BLOCK_BY_CODE, 0, NULL, NULL, NULL, "192.0.2.2", 0,
+		    MS "delist|550|5.7.1|S3140|192.0.2.2|-|-|-|1|1|300|300;" },
+		{ OG_BLOCK_BY_CODE, 0, "", "", "", "", 1,
+		    "gmail|rate_limit|delist|421|4.7.28|-|192.0.2.1|-|-|-|1|1|"
+		    "400|400;" },
+		{ OG_BLOCK_BY_CODE, 0, "nobody", NULL, NULL, NULL, 0, "" },
+		{ OG_BLOCK_BY_IDENTITY, 0, NULL, NULL, NULL, NULL, 0,
+		    "gmail|-|-|-|-|-|-|sasl:alice|-|-|1|1|400|400;"
+		    "microsoft-consumer|-|-|-|-|-|-|-|-|-|1|1|300|300;"
+		    "microsoft-consumer|-|-|-|-|-|-|sasl:alice|-|-|1|1|200|200;"
+		    "microsoft-consumer|-|-|-|-|-|-|sasl:bob|-|-|1|1|500|500;"
+		    "microsoft-consumer|-|-|-|-|-|-|sasl:mallory|-|-|1|2|100|"
+		    "600;" },
+		/* the domain after the last "@", in lowercase */
+		{ OG_BLOCK_BY_DESTINATION, 0, NULL, NULL, NULL, NULL, 0,
+		    "gmail|-|-|-|-|-|-|-|gmail-smtp-in.l.google.com|gmail.com|"
+		    "1|1|400|400;"
+		    "microsoft-consumer|-|-|-|-|-|-|-|" MX "|-|1|1|300|300;"
+		    "microsoft-consumer|-|-|-|-|-|-|-|" MX "|hotmail.com|1|2|"
+		    "100|600;"
+		    "microsoft-consumer|-|-|-|-|-|-|-|" MX "|outlook.com|2|2|"
+		    "200|500;" },
+	};
+	struct og_block_filter f;
+	struct og_block_stat *b;
+	struct og_strbuf got;
+	struct og_store *st;
+	int64_t ids[5];
+	size_t i, n;
+
+	(void)state;
+	st = stats_store("stats.db", ids);
+	og_strbuf_init(&got, 0);
+	for (i = 0; i < OG_NELEM(cases); i++) {
+		memset(&f, 0, sizeof(f));
+		f.since = cases[i].since;
+		f.provider = cases[i].provider;
+		f.code = cases[i].code;
+		f.identity = cases[i].identity;
+		f.egress_ip = cases[i].egress;
+		f.limit = cases[i].limit;
+		if (og_store_block_stats(st, &f, cases[i].by, &b, &n) < 0)
+			fail_msg("case %zu: %s", i, og_store_error(st));
+		stat_str(&got, b, n);
+		if (strcmp(og_strbuf_str(&got), cases[i].want) != 0)
+			fail_msg("case %zu:\n got  %s\n want %s", i,
+			    og_strbuf_str(&got), cases[i].want);
+		og_store_block_stats_free(b, n);
+	}
+	/* NULL is every row */
+	assert_int_equal(
+	    og_store_block_stats(st, NULL, OG_BLOCK_BY_CODE, &b, &n), 0);
+	assert_int_equal(n, 4);
+	og_store_block_stats_free(b, n);
+	/* rejected input */
+	assert_int_equal(
+	    og_store_block_stats(st, NULL, (enum og_block_group)99, &b, &n),
+	    OG_ERROR);
+	assert_non_null(strstr(og_store_error(st), "grouping is unknown"));
+	memset(&f, 0, sizeof(f));
+	f.egress_ip = "not-an-ip";
+	assert_int_equal(
+	    og_store_block_stats(st, &f, OG_BLOCK_BY_CODE, &b, &n), OG_ERROR);
+	f.egress_ip = NULL;
+	f.limit = OG_STORE_ROWS_MAX + 1;
+	assert_int_equal(
+	    og_store_block_stats(st, &f, OG_BLOCK_BY_CODE, &b, &n), OG_ERROR);
+	assert_int_equal(
+	    og_store_block_stats(st, NULL, OG_BLOCK_BY_CODE, NULL, &n),
+	    OG_ERROR);
+	og_store_block_stats_free(NULL, 0);
+	og_strbuf_release(&got);
+	og_store_close(st);
+}
+
+static void
+test_block_latest(void **state)
+{
+	struct og_block_stat key;
+	struct og_block_owned o;
+	struct og_block b;
+	struct og_store *st;
+	int64_t ids[5], tie = 0;
+
+	(void)state;
+	st = stats_store("latest.db", ids);
+	memset(&key, 0, sizeof(key));
+	key.provider = "microsoft-consumer";
+	key.smtp_code = "550";
+	key.enhanced_code = "5.7.1";
+	key.provider_code = "S3150";
+	key.egress_ip = "192.0.2.1";
+	assert_int_equal(og_store_block_latest(st, 0, &key, &o), OG_FOUND);
+	assert_int_equal(o.id, ids[0]); /* seen again at 600 */
+	assert_int_equal(o.last_seen, 600);
+	assert_int_equal(o.count, 2);
+	assert_string_equal(o.recipient, "a@Hotmail.com");
+	og_store_block_clear(&o);
+	assert_null(o.reply);
+	assert_int_equal(
+	    og_store_block_latest(st, 601, &key, NULL), OG_NOTFOUND);
+	/* a tie on last_seen: the later row */
+	b = blk("mx1", "Q9", "z@hotmail.com", "192.0.2.1");
+	assert_int_equal(og_store_block_record(st, &b, 600, &tie), 0);
+	assert_int_equal(og_store_block_latest(st, 0, &key, &o), OG_FOUND);
+	assert_int_equal(o.id, tie);
+	og_store_block_clear(&o);
+	/* NULL matches unknown only, "" is unknown too */
+	key.provider_code = NULL;
+	assert_int_equal(og_store_block_latest(st, 0, &key, NULL), OG_NOTFOUND);
+	key.enhanced_code = "5.7.511";
+	key.egress_ip = "";
+	assert_int_equal(og_store_block_latest(st, 0, &key, &o), OG_FOUND);
+	assert_int_equal(o.id, ids[4]);
+	assert_null(o.egress_ip);
+	og_store_block_clear(&o);
+	key.enhanced_code = "5.7.1";
+	key.provider_code = "S3140";
+	key.egress_ip = "192.0.2.2";
+	assert_int_equal(og_store_block_latest(st, 0, &key, &o), OG_FOUND);
+	assert_int_equal(o.id, ids[2]);
+	assert_string_equal(o.source, "status-filter");
+	og_store_block_clear(&o);
+	/* rejected input */
+	assert_int_equal(og_store_block_latest(st, 0, NULL, &o), OG_ERROR);
+	key.egress_ip = "300.1.1.1";
+	assert_int_equal(og_store_block_latest(st, 0, &key, &o), OG_ERROR);
+	og_store_block_clear(NULL);
+	og_store_close(st);
+}
+
+/* test_migrate_v3 - a version 3 file gets the report index, data kept */
+static void
+test_migrate_v3(void **state)
+{
+	struct og_block b = blk("mx1", "Q1", "a@hotmail.com", "192.0.2.1");
+	struct og_block_stat *s;
+	struct og_store *st;
+	char *path;
+	size_t n;
+
+	(void)state;
+	st = open_db("v3.db", &path);
+	assert_int_equal(og_store_block_record(st, &b, 100, NULL), 0);
+	og_store_close(st);
+	raw_exec(path,
+	    "DROP INDEX blocks_report;"
+	    "UPDATE meta SET value = 3 WHERE key = 'schema_version'");
+	st = open_db("v3.db", NULL);
+	assert_int_equal(raw_int(path,
+	                     "SELECT value FROM meta "
+	                     "WHERE key = 'schema_version'"),
+	    OG_STORE_SCHEMA_VERSION);
+	assert_int_equal(raw_int(path,
+	                     "SELECT count(*) FROM sqlite_master "
+	                     "WHERE name = 'blocks_report'"),
+	    1);
+	assert_int_equal(
+	    og_store_block_stats(st, NULL, OG_BLOCK_BY_CODE, &s, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(s[0].rows, 1);
+	og_store_block_stats_free(s, n);
+	og_store_close(st);
+	og_free(path);
+}
+
 static int
 setup_dir(void **state)
 {
@@ -2567,6 +2825,9 @@ main(void)
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_load_10000),
 		cmocka_unit_test(test_free_null),
+		cmocka_unit_test(test_block_stats),
+		cmocka_unit_test(test_block_latest),
+		cmocka_unit_test(test_migrate_v3),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
