@@ -28,7 +28,7 @@ if reason=$(sb_missing); then
 	exit 0
 fi
 
-echo "1..22"
+echo "1..23"
 SB_NO_TRAP=1 sb_setup || exit 1
 trap 'og_policyd_kill; sb_stop' EXIT
 og_setup || exit 1
@@ -157,6 +157,29 @@ check "evidence names the egress IP and the S3150 reply verbatim" \
     "grep -q '127.0.0.1' '$OG/evidence.out' && grep -qF \"\$(printf '%s' \"\$SB_S3150_REPLY\" | cut -c1-60)\" '$OG/evidence.out'"
 check "evidence states the verified SPF, claims no DKIM, exits non-zero" \
     "[ \$(cat '$OG/evidence.rc') != 0 ] && grep -q 'SPF record of outguard.test authorises 127.0.0.1' '$OG/evidence.out' && ! grep -q 'is DKIM-signed' '$OG/evidence.out' && grep -qi 'dkim' '$OG/evidence.out'"
+
+# summary over the store the scenario filled through the real paths
+# (policy service, status filter, watcher): the open incident, mallory
+# its top suspect and held, the S3150 blocks, and held mail that matches
+# Postfix's hold queue
+summary_ok() {
+	og_report summary --json >"$OG/summary.json" 2>"$OG/summary.err" ||
+	    return 1
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+p = [x for x in d["providers"] if x["provider"] == "microsoft-consumer"][0]
+inc = [i for i in p["incidents"] if i["state"] == "open"][0]
+top = inc["suspects"][0]
+ok = (top["identity"] == "sasl:mallory@outguard.test" and top["held"]
+      and any(b["provider_code"] == "S3150" for b in p["blocks"])
+      and d["held"]["messages"] == int(sys.argv[2])
+      and p["held"]["by_identity"][0]["identity"]
+      == "sasl:mallory@outguard.test")
+sys.exit(0 if ok else 1)' "$OG/summary.json" "$(og_queue_count hold)"
+}
+check "summary: open incident, mallory top suspect, held mail matches the queue" \
+    summary_ok
 
 # 15-17: recovery
 sb_set_mx_mode accept
