@@ -64,6 +64,16 @@ og_dns_open(const char *resolver, int timeout_ms, struct og_strbuf *err)
 	    (rc = ub_ctx_debugout(d->ctx, NULL)) != 0)
 		goto fail;
 	if (resolver != NULL && *resolver != '\0') {
+		const char *at = strchr(resolver, '@');
+		unsigned long long port;
+
+		/* libunbound takes any number after '@': check it here */
+		if (at != NULL && og_parse_uint(at + 1, 1, 65535, &port) < 0) {
+			(void)og_strbuf_addf(err,
+			    "dns_resolver %s: the port must be 1 to 65535",
+			    resolver);
+			goto fail_quiet;
+		}
 		if ((rc = ub_ctx_set_fwd(d->ctx, resolver)) != 0) {
 			(void)og_strbuf_addf(err, "dns_resolver %s: %s",
 			    resolver, ub_strerror(rc));

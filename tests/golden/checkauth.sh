@@ -14,6 +14,7 @@
 #	store filled here; a port where nothing answers gives temperrors
 #	within --timeout. Each assertion reads one value of the --json
 #	output, or the exit status. TAP; SKIP only when sb_missing says so.
+# Exercises: policy/qr_checkauth.c, lib/auth.c and lib/dns.c against a real NSD.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}

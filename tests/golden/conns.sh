@@ -7,6 +7,7 @@
 # without an answer), and the other 498 each send two requests and must
 # get the right answers (HOLD for held0's, DUNNO otherwise) while the
 # stalled one is still open. TAP output.
+# Exercises: policy/server.c (the epoll loop, 500 connections, stalled and malformed clients) and policy/policyd.c (SIGHUP reload, watcher restart, SIGTERM).
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}

@@ -4,6 +4,7 @@
 # in a fresh store, then each NAME.in (a stream of policy requests) is
 # answered and compared with NAME.out. The clock is fixed (OG_FAKE_NOW).
 # OG_GOLDEN_UPDATE=1 regenerates the expected files. TAP output.
+# Exercises: policy/policyd.c (answers, -t, -s, dry_run) and policy/server.c (the listeners).
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}

@@ -21,6 +21,7 @@
 #	it those cases SKIP. A resolver port where nothing answers gives
 #	exit 75 and no claim at all. lib/auth.c's reasons are masked in the
 #	golden files, so that they follow that module, not this test. TAP.
+# Exercises: policy/qr_report.c (summary, blocks, senders), policy/qr_evidence.c, policy/qr_hold.c (holds --json), policy/qr_fmt.c.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}

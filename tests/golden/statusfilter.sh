@@ -4,6 +4,7 @@
 # key in tests/golden/statusfilter/keys.txt, outguard-policyd -m (the
 # socketmap service as spawn(8) runs it) and Postfix's own pcre table
 # lookup (postmap -q) must agree on keep (a 4.x.x answer) or not. TAP.
+# Exercises: policy/qr_statusfilter.c (the static pcre: table) against policy/socketmap.c.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}

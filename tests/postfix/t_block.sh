@@ -12,6 +12,7 @@
 #	accepts again, the provider scope is released: the innocent users'
 #	mail reaches the MX, mallory's stays held, the incident is confirmed.
 #	TAP output.
+# Exercises: policy/watcher.c (incidents, holds, suspects, notification, confirmation), policy/privsep.c, policy/qr_hold.c (release), policy/qr_evidence.c and policy/qr_report.c over the store it fills.
 
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}

@@ -1,5 +1,6 @@
 /*
- * t_store.c - unit tests for lib/store.c and its SQLite back end
+ * t_store.c - unit tests for lib/store.c and its SQLite back end,
+ *	lib/store_sqlite.c
  * DESCRIPTION: cmocka cases against real SQLite files in a temporary
  *	directory under $TMPDIR (or /tmp), removed at the end: migrations
  *	and re-opening, a schema newer than the code, messages (newest row
