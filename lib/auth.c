@@ -586,7 +586,16 @@ struct spf_state {
 	} failed[SPF_FAILED_MAX];
 	size_t nfailed;
 	char why[OG_DNS_WHY_MAX + 128]; /* the first DNS failure */
+	unsigned ttl; /* the shortest TTL of the answers */
 };
+
+/* ttl_min - *t becomes the shorter of *t and v (0: unknown) */
+static void
+ttl_min(unsigned *t, unsigned v)
+{
+	if (v > 0 && (*t == 0 || v < *t))
+		*t = v;
+}
 
 static void
 pending_clear(struct spf_state *st)
@@ -740,6 +749,8 @@ spf_lookup(
 	rc = failed_before(st, domain, ogtype, &a)
 	    ? OG_ERROR
 	    : og_dns_query(st->dns, domain, ogtype, &a);
+	if (rc != OG_ERROR)
+		ttl_min(&st->ttl, a.ttl);
 	if (rc == OG_ERROR) {
 		if (st->why[0] == '\0')
 			(void)snprintf(st->why, sizeof(st->why),
@@ -1015,6 +1026,7 @@ spf_all(struct og_dns *dns, const struct og_auth_conf *conf,
 		r->nspf++;
 	}
 	SPF_server_free(srv);
+	ttl_min(&r->ttl, st.ttl);
 	while (st.nfailed > 0) {
 		st.nfailed--;
 		og_free(st.failed[st.nfailed].name);
@@ -1138,6 +1150,8 @@ dmarc_at(struct og_dns *dns, const char *name, struct og_auth_report *r,
 
 	(void)snprintf(q, sizeof(q), "_dmarc.%s", name);
 	rc = og_dns_query(dns, q, OG_DNS_TXT, &a);
+	if (rc != OG_ERROR)
+		ttl_min(&r->ttl, a.ttl);
 	if (rc == OG_ERROR) {
 		item_set(&r->dmarc, OG_AUTH_TEMPERROR,
 		    "DNS lookup of %s failed: %s", q, a.why);
@@ -1245,17 +1259,14 @@ og_auth_align(struct og_auth_report *r, int aspf_strict, int adkim_strict)
 		    "neither SPF (for every egress IP) nor DKIM passes");
 }
 
-int
-og_auth_check(struct og_dns *dns, const struct og_auth_conf *conf,
-    const char *domain, struct og_auth_report *out)
+/* report_init - reset out for domain: -1 when it is not a domain name */
+static int
+report_init(struct og_auth_report *out, const char *domain)
 {
-	struct og_dmarc dm;
 	char *norm, *org;
-	size_t i;
-	int have;
 
 	memset(out, 0, sizeof(*out));
-	if (dns == NULL || conf == NULL || domain == NULL)
+	if (domain == NULL)
 		return -1;
 	norm = og_domain_normalize(domain, strlen(domain));
 	if (norm == NULL || !og_domain_valid(norm)) {
@@ -1268,6 +1279,42 @@ og_auth_check(struct og_dns *dns, const struct og_auth_conf *conf,
 	(void)og_strlcpy(out->org_domain, org, sizeof(out->org_domain));
 	og_free(norm);
 	og_free(org);
+	return 0;
+}
+
+int
+og_auth_spf(struct og_dns *dns, const struct og_auth_conf *conf,
+    const char *domain, struct og_auth_report *out)
+{
+	memset(out, 0, sizeof(*out)); /* reset even on failure */
+	if (dns == NULL || conf == NULL || report_init(out, domain) < 0)
+		return -1;
+	spf_all(dns, conf, out);
+	return 0;
+}
+
+int
+og_auth_dmarc(struct og_dns *dns, const char *domain,
+    struct og_auth_report *out, struct og_dmarc *dm)
+{
+	memset(dm, 0, sizeof(*dm));
+	memset(out, 0, sizeof(*out)); /* reset even on failure */
+	if (dns == NULL || report_init(out, domain) < 0)
+		return -1;
+	return dmarc_check(dns, out, dm);
+}
+
+int
+og_auth_check(struct og_dns *dns, const struct og_auth_conf *conf,
+    const char *domain, struct og_auth_report *out)
+{
+	struct og_dmarc dm;
+	size_t i;
+	int have;
+
+	memset(out, 0, sizeof(*out)); /* reset even on failure */
+	if (dns == NULL || conf == NULL || report_init(out, domain) < 0)
+		return -1;
 	spf_all(dns, conf, out);
 	dkim_all(dns, conf, out);
 	memset(&dm, 0, sizeof(dm));

@@ -75,6 +75,7 @@ struct og_auth_report {
 	/* would our mail pass DMARC: SPF or DKIM pass and aligned */
 	struct og_auth_item aligned;
 	int ok; /* every item ok: the pack may claim SPF, DKIM and DMARC */
+	unsigned ttl; /* the shortest DNS TTL of the answers used (0: none) */
 };
 
 /*
@@ -84,6 +85,24 @@ struct og_auth_report {
  */
 int og_auth_check(struct og_dns *, const struct og_auth_conf *,
     const char *domain, struct og_auth_report *out);
+
+/*
+ * og_auth_spf - only the SPF items: domain (an envelope domain) for
+ * each egress IP, into out->spf (out reset, out->domain set, out->ttl
+ * the shortest TTL used); -1 on bad arguments
+ */
+int og_auth_spf(struct og_dns *, const struct og_auth_conf *,
+    const char *domain, struct og_auth_report *out);
+/*
+ * og_auth_dmarc - only the DMARC item of domain (a From domain): its
+ * record or its organisational domain's, into out (reset; out->dmarc,
+ * dmarc_record, dmarc_policy, ttl) and *dm; 1 when a valid record
+ * applies, 0 when none does (out->dmarc says why: none, temperror,
+ * permerror), -1 on bad arguments
+ */
+struct og_dmarc;
+int og_auth_dmarc(struct og_dns *, const char *domain,
+    struct og_auth_report *out, struct og_dmarc *dm);
 
 /*
  * og_auth_conf_from - fill an og_auth_conf from the loaded

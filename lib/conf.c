@@ -288,9 +288,19 @@ convert(struct parse *ps, const struct og_conf_spec *sp, struct conf_value *cv)
 		goto out;
 	}
 	if (r == 0 && sp->validate != NULL) {
+		/*
+		 * The store spec is not repeated: a (refused) password in
+		 * it must not reach a log or a terminal. Its validator names
+		 * what is wrong.
+		 */
 		if (sp->validate(cv->raw, &verr) < 0) {
-			perr(ps, cv->line, sp->name, "%s: %s",
-			    quoted(&tmp, cv->raw), og_strbuf_str(&verr));
+			if (strcmp(sp->name, "store") == 0)
+				perr(ps, cv->line, sp->name, "%s",
+				    og_strbuf_str(&verr));
+			else
+				perr(ps, cv->line, sp->name, "%s: %s",
+				    quoted(&tmp, cv->raw),
+				    og_strbuf_str(&verr));
 			r = -1;
 		}
 	}

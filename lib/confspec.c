@@ -14,6 +14,7 @@
 #include "addr.h"
 #include "conf.h"
 #include "log.h"
+#include "store.h"
 #include "strbuf.h"
 #include "util.h"
 
@@ -74,16 +75,9 @@ valid_user(const char *v, struct og_strbuf *err)
 static int
 valid_store(const char *v, struct og_strbuf *err)
 {
-	if (strncmp(v, "sqlite:", 7) == 0 && v[7] == '/')
-		return 0;
-	if (strncmp(v, "pgsql:", 6) == 0) {
-		(void)og_strbuf_adds(err,
-		    "the PostgreSQL store is not built "
-		    "yet");
-		return -1;
-	}
-	(void)og_strbuf_adds(err, "expected sqlite:/absolute/path");
-	return -1;
+	/* the store's own check: sqlite:/PATH, pgsql:CONNINFO or URI
+	 * without a password (lib/store.c) */
+	return og_store_spec_valid(v, err) < 0 ? -1 : 0;
 }
 
 static int
@@ -362,6 +356,27 @@ static const struct og_conf_spec schema[] = {
 	    "the selector (s=) of each key: an RSA and an Ed25519 one" },
 	{ "dkim_key_file", OG_CONF_LIST, "", 0, 2, NULL, valid_abspath,
 	    "the private key file (PEM) of each selector" },
+	{ "dkim_key_table", OG_CONF_STR, "", 0, 0, NULL, valid_abspath,
+	    "OpenDKIM KeyTable file: key name to domain:selector:keyfile" },
+	{ "dkim_signing_table", OG_CONF_STR, "", 0, 0, NULL, valid_abspath,
+	    "OpenDKIM SigningTable file: From address or domain to key names" },
+	{ "dkim_require_safe_keys", OG_CONF_BOOL, "yes", 0, 0, NULL, NULL,
+	    "refuse private keys that group or others can read or write" },
+	{ "dkim_sign_headers", OG_CONF_LIST, "", 0, 64, NULL, NULL,
+	    "header fields to sign (empty: RFC 6376's set plus "
+	    "List-Unsubscribe and List-Unsubscribe-Post)" },
+	{ "preflight_action", OG_CONF_STR, "tag", 0, 0, NULL, valid_action,
+	    "what a failed SPF/DMARC preflight does" },
+	{ "preflight_dry_run", OG_CONF_BOOL, "no", 0, 0, NULL, NULL,
+	    "log the preflight's decisions, act on none" },
+	{ "store_failure", OG_CONF_ENUM, "dunno", 0, 0, "dunno|tempfail", NULL,
+	    "policy answer while the store is unreachable: dunno (fail "
+	    "open) or tempfail (no answer)" },
+	{ "store_spool", OG_CONF_STR, "/var/lib/outguard/spool", 0, 0, NULL,
+	    valid_abspath,
+	    "rows written while the store is unreachable wait in this file" },
+	{ "store_spool_max", OG_CONF_UINT, "100000", 0, 10000000, NULL, NULL,
+	    "rows the spool keeps at most; more are counted as dropped" },
 	{ "contact_name", OG_CONF_STR, "", 0, 0, NULL, NULL,
 	    "who Microsoft should answer, for the delisting forms" },
 	{ "contact_email", OG_CONF_STR, "", 0, 0, NULL, valid_address,

@@ -279,6 +279,7 @@ copy_answer(const char *name, int type, const struct ub_result *res,
 	struct og_strbuf sb;
 	size_t i;
 
+	a->ttl = res->ttl > 0 ? (unsigned)res->ttl : 0;
 	if (res->rcode == 3 || res->nxdomain) {
 		a->nxdomain = 1;
 		return OG_NOTFOUND;

@@ -58,6 +58,7 @@ struct og_dns_answer {
 	size_t n;
 	int nxdomain; /* OG_NOTFOUND because the name does not exist */
 	int truncated; /* records were dropped at OG_DNS_ANSWERS_MAX */
+	unsigned ttl; /* seconds the answer may be cached (0: unknown) */
 	char why[OG_DNS_WHY_MAX]; /* OG_ERROR: "timeout after 5000 ms", ... */
 };
 

@@ -42,7 +42,7 @@ static const struct {
 	const struct store_ops *ops;
 } backends[] = {
 	{ "sqlite", &og_store_sqlite_ops },
-	{ "pgsql", NULL },
+	{ "pgsql", &og_store_pgsql_ops },
 };
 
 void
@@ -1191,6 +1191,26 @@ og_store_incident_update(struct og_store *st, const struct og_incident *inc,
 		c.notified = (char *)"{}";
 	if (st->ops->incident_update(st, &c, actor, now) < 0)
 		return fail(st);
+	return 0;
+}
+
+int
+og_store_incident_delivered(
+    struct og_store *st, const char *family, long n, long *updated)
+{
+	static const char op[] = "count deliveries";
+	long u = 0;
+
+	og_strbuf_reset(&st->err);
+	if (check_str(st, op, "provider", family, OG_STORE_FIELD_MAX,
+	        STR_NONEMPTY) < 0)
+		return OG_ERROR;
+	if (n <= 0)
+		return bad_arg(st, op, "count", NULL, "is not positive");
+	if (st->ops->incident_delivered(st, family, n, &u) < 0)
+		return fail(st);
+	if (updated != NULL)
+		*updated = u;
 	return 0;
 }
 

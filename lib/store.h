@@ -84,7 +84,8 @@ struct og_store *og_store_open(const char *spec, struct og_strbuf *err);
 /* og_store_close - close; NULL is a no-op; returns NULL */
 struct og_store *og_store_close(struct og_store *);
 /*
- * og_store_spec_valid - "sqlite:/abs/path" (or "pgsql:..." once built):
+ * og_store_spec_valid - "sqlite:/abs/path" or "pgsql:CONNINFO-OR-URI" with
+ * no password in it:
  * 0, or -1 with the reason appended to err (a conf validator)
  */
 int og_store_spec_valid(const char *spec, struct og_strbuf *err);
@@ -331,6 +332,16 @@ int og_store_incident_get(
  */
 int og_store_incident_update(struct og_store *, const struct og_incident *,
     const char *actor, int64_t now);
+/*
+ * og_store_incident_delivered - n successful deliveries to family (a
+ * provider name, or the part before its first '-': one family shares
+ * its mail servers, e.g. microsoft-consumer and microsoft-365) count
+ * towards deliveries_after_release of every "released" incident of the
+ * family, in one statement; *updated (may be NULL): how many incidents.
+ * og_store_incident_update() never lowers that count.
+ */
+int og_store_incident_delivered(
+    struct og_store *, const char *family, long n, long *updated);
 /*
  * og_store_incidents - the incidents in state (NULL: all), newest
  * opened first; *out is an array of n (NULL when n is 0)

@@ -78,6 +78,13 @@ struct store_ops {
 	/* incident_update - JSON members are never NULL here */
 	int (*incident_update)(struct og_store *, const struct og_incident *,
 	    const char *actor, int64_t now);
+	/*
+	 * incident_delivered - add n to deliveries_after_release of the
+	 * released incidents of provider family or family-*; *updated: how
+	 * many incidents
+	 */
+	int (*incident_delivered)(
+	    struct og_store *, const char *family, long n, long *updated);
 	int (*incidents)(struct og_store *, const char *state,
 	    struct og_incident **out, size_t *n);
 	/*
@@ -119,5 +126,15 @@ void og_store_incident_detail(struct og_strbuf *, const char *from,
     const char *provider, const char *egress_ip);
 
 extern const struct store_ops og_store_sqlite_ops;
+extern const struct store_ops og_store_pgsql_ops;
+
+/*
+ * og_store_pgsql_sql - for tests: run SQL text (no values in it) on a
+ * new connection to a "pgsql:" spec; 0 with *value (may be NULL) the
+ * first column of the last statement's first row or NULL (og_free it),
+ * or -1 with the reason appended to err
+ */
+int og_store_pgsql_sql(
+    const char *spec, const char *sql, char **value, struct og_strbuf *err);
 
 #endif

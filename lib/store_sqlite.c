@@ -215,6 +215,7 @@ enum stmt_id {
 	ST_INCIDENT_GET,
 	ST_INCIDENT_UPDATE,
 	ST_INCIDENTS,
+	ST_INCIDENT_DELIVERED,
 	ST_BLOCK_STATS_CODE,
 	ST_BLOCK_STATS_IDENTITY,
 	ST_BLOCK_STATS_DEST,
@@ -389,10 +390,17 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_INCIDENT_UPDATE] = "UPDATE incidents SET state = ?2, "
 	                       "suspects = ?3, holds = ?4, notified = ?5, "
 	                       "released = ?6, confirmed = ?7, "
-	                       "deliveries_after_release = ?8 WHERE id = ?1",
+	                       "deliveries_after_release = "
+	                       "max(deliveries_after_release, ?8) "
+	                       "WHERE id = ?1",
 	[ST_INCIDENTS] = "SELECT " INC_COLUMNS " FROM incidents "
 	                 "WHERE (?1 IS NULL OR state = ?1) "
 	                 "ORDER BY opened DESC, id DESC",
+	[ST_INCIDENT_DELIVERED] =
+	    "UPDATE incidents SET deliveries_after_release = "
+	    "deliveries_after_release + ?2 WHERE state = 'released' AND "
+	    "(provider = ?1 OR substr(provider, 1, length(?1) + 1) = ?1 || "
+	    "'-')",
 	[ST_BLOCK_STATS_CODE] =
 	    "SELECT " BLOCK_CODE_KEY
 	    ", NULL, NULL, NULL, " BLOCK_STATS_FIGURES BLOCK_STATS_WHERE
@@ -1684,6 +1692,22 @@ fail:
 }
 
 static int
+sq_incident_delivered(
+    struct og_store *st, const char *family, long n, long *updated)
+{
+	sqlite3_stmt *s = STMT(st, ST_INCIDENT_DELIVERED);
+	int rc;
+
+	rc = bind_str(s, 1, family);
+	rc |= sqlite3_bind_int64(s, 2, n);
+	if (bound(st, s, rc, "count deliveries") < 0 ||
+	    run(st, ST_INCIDENT_DELIVERED, "count deliveries") < 0)
+		return -1;
+	*updated = (long)sqlite3_changes(DB(st));
+	return 0;
+}
+
+static int
 sq_incidents(struct og_store *st, const char *state, struct og_incident **out,
     size_t *np)
 {
@@ -1826,6 +1850,7 @@ const struct store_ops og_store_sqlite_ops = {
 	.incident_open = sq_incident_open,
 	.incident_get = sq_incident_get,
 	.incident_update = sq_incident_update,
+	.incident_delivered = sq_incident_delivered,
 	.incidents = sq_incidents,
 	.block_stats = sq_block_stats,
 	.block_latest = sq_block_latest,

@@ -154,9 +154,9 @@ verdict(
 }
 
 /* origin - who is sending: a login, an internal host, a local process */
-static int
-origin(const struct og_identity_policy *p, const struct og_identity_msg *m,
-    enum og_identity_origin *out)
+int
+og_identity_origin(const struct og_identity_policy *p,
+    const struct og_identity_msg *m, enum og_identity_origin *out)
 {
 	const char *value;
 	int r;
@@ -260,7 +260,7 @@ og_identity_check(const struct og_identity_policy *p,
 
 	memset(v, 0, sizeof(*v));
 	v->reason = "";
-	if (origin(p, m, &v->origin) < 0) {
+	if (og_identity_origin(p, m, &v->origin) < 0) {
 		(void)verdict(v, OG_IDENTITY_ERROR, "lookup-error");
 		return;
 	}

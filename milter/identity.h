@@ -77,6 +77,13 @@ struct og_identity_verdict {
 	char from[OG_IDENTITY_LOG_MAX]; /* From address for the log, or "" */
 };
 
+/*
+ * og_identity_origin - who sends m: a login, an internal host (per
+ * internal_hosts), a local process (no client address) or anyone else;
+ * -1 when the internal_hosts lookup fails
+ */
+int og_identity_origin(const struct og_identity_policy *,
+    const struct og_identity_msg *, enum og_identity_origin *);
 /* og_identity_check - apply the rules; fills *v completely */
 void og_identity_check(const struct og_identity_policy *,
     const struct og_identity_msg *, struct og_identity_verdict *v);

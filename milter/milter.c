@@ -50,10 +50,14 @@
 #include <libmilter/mfapi.h>
 
 #include "addr.h"
+#include "auth.h"
 #include "conf.h"
+#include "dkimsign.h"
+#include "dns.h"
 #include "identity.h"
 #include "log.h"
 #include "milter.h"
+#include "preflight.h"
 #include "strbuf.h"
 #include "table.h"
 #include "unsub.h"
@@ -79,9 +83,15 @@ struct og_snap {
 	struct og_identity_policy idp;
 	char **local; /* lowercased local_domains */
 	const struct og_table *bulk_senders;
-	enum action id_action, un_action;
-	int id_dry, un_dry;
-	struct reply id_reply, un_reply;
+	enum action id_action, un_action, pf_action;
+	int id_dry, un_dry, pf_dry;
+	struct reply id_reply, un_reply, pf_reply;
+	struct og_dkim_keys *keys; /* empty: signing off */
+	const char *const *sign_headers; /* NULL: the default set */
+	size_t nsign;
+	struct og_dns *dns; /* for the preflight */
+	struct og_preflight_cache *pfc;
+	struct og_auth_conf egress; /* egress_ips, borrowed from conf */
 	unsigned long bulk_min;
 	size_t body_max;
 	char host[256];
@@ -142,6 +152,10 @@ snap_free(struct og_snap *s)
 		og_free(s->local[i]);
 	og_free(s->local);
 	og_unsub_keywords_free(s->kw);
+	og_dkim_keys_free(s->keys);
+	og_preflight_cache_free(s->pfc);
+	if (s->dns != NULL)
+		og_dns_close(s->dns);
 	og_conf_free(s->conf);
 	og_free(s);
 }
@@ -195,6 +209,29 @@ snap_build(const char *path, struct og_strbuf *err)
 	s->bulk_min =
 	    (unsigned long)og_conf_uint(s->conf, "bulk_min_recipients");
 	s->body_max = (size_t)og_conf_uint(s->conf, "unsub_body_max_bytes");
+	if ((s->keys = og_dkim_keys_load(s->conf, err)) == NULL) {
+		snap_free(s);
+		return NULL;
+	}
+	s->sign_headers = og_conf_list(s->conf, "dkim_sign_headers", &s->nsign);
+	if (s->nsign == 0)
+		s->sign_headers = NULL;
+	og_auth_conf_from(s->conf, &s->egress);
+	s->pf_action = parse_action(og_conf_str(s->conf, "preflight_action"));
+	parse_reply("5.7.1 The From domain would fail DMARC at the receiver: "
+	            "neither SPF nor DKIM aligns",
+	    &s->pf_reply);
+	s->pf_dry = og_conf_bool(s->conf, "dry_run") ||
+	    og_conf_bool(s->conf, "preflight_dry_run");
+	if (s->egress.negress > 0) {
+		s->dns =
+		    og_dns_open(og_conf_str(s->conf, "dns_resolver"), 0, err);
+		if (s->dns == NULL) {
+			snap_free(s);
+			return NULL;
+		}
+		s->pfc = og_preflight_cache_new();
+	}
 	return s;
 }
 
@@ -247,6 +284,7 @@ msg_reset(struct og_msg *m)
 	}
 	for (i = 0; i < OG_IDENTITY_FROM_KEEP; i++)
 		m->from[i] = og_free(m->from[i]);
+	og_dkim_sign_free(m->dkim);
 	og_free(m->envelope);
 	og_free(m->login);
 	og_strbuf_release(&m->text);
@@ -306,6 +344,67 @@ is_bulk_sender(const struct og_snap *s, const char *envelope)
 	return r == OG_FOUND;
 }
 
+/*
+ * sign_begin - at the end of the headers: sign mail from a login, an
+ * internal host or a local process whose one From address has a key;
+ * the reason in m->dkim_why otherwise
+ */
+static void
+sign_begin(const struct og_snap *s, const char *client, struct og_msg *m)
+{
+	struct og_identity_msg im;
+	enum og_identity_origin org;
+	struct og_addr from;
+	const char *why;
+	char *addr;
+	size_t i;
+
+	memset(&im, 0, sizeof(im));
+	im.login = m->login;
+	im.client_addr = client;
+	if (m->nfrom == 1 &&
+	    og_identity_parse_from(
+	        m->from[0], strlen(m->from[0]), &from, &why) == 0) {
+		if (from.domain != NULL)
+			(void)og_strlcpy(m->from_domain, from.domain,
+			    sizeof(m->from_domain));
+		addr = from.domain != NULL ? og_addr_format(&from) : NULL;
+		og_addr_clear(&from);
+	} else
+		addr = NULL;
+	if (og_dkim_keys_count(s->keys) == 0) {
+		og_free(addr);
+		m->dkim_why = "no keys configured";
+		return;
+	}
+	if (og_identity_origin(&s->idp, &im, &org) < 0)
+		m->dkim_why = "internal_hosts lookup failed";
+	else if (org == OG_ORIGIN_EXTERNAL)
+		m->dkim_why = "not from a login, an internal host or a local "
+		              "process";
+	else if (addr == NULL)
+		m->dkim_why = "not exactly one From address";
+	else if (m->hdrs_capped)
+		m->dkim_why = "too many headers to sign";
+	else if ((m->dkim = og_dkim_sign_begin(s->keys, addr, s->sign_headers,
+	              s->nsign, &m->dkim_why)) != NULL) {
+		struct og_dkim_keyref ref;
+
+		if (og_dkim_keys_find(s->keys, addr, &ref, 1) == 1)
+			(void)og_strlcpy(
+			    m->dkim_d, ref.domain, sizeof(m->dkim_d));
+		for (i = 0; i < m->nhdrs && m->dkim != NULL; i++)
+			if (og_dkim_sign_header(m->dkim, m->hdrs[i].name,
+			        m->hdrs[i].value) < 0 ||
+			    (i + 1 == m->nhdrs &&
+			        og_dkim_sign_eoh(m->dkim) < 0)) {
+				m->dkim = (og_dkim_sign_free(m->dkim), NULL);
+				m->dkim_why = "libopendkim refused the headers";
+			}
+	}
+	og_free(addr);
+}
+
 /* msg_eoh - the headers are in: decide whether the body is needed */
 static void
 msg_eoh(const struct og_snap *s, struct og_msg *m)
@@ -329,13 +428,17 @@ msg_body(struct og_msg *m, const unsigned char *p, size_t len)
 {
 	size_t room;
 
+	if (m->dkim != NULL && og_dkim_sign_body(m->dkim, p, len) < 0) {
+		m->dkim = (og_dkim_sign_free(m->dkim), NULL);
+		m->dkim_why = "libopendkim refused the body";
+	}
 	if (!m->collect)
-		return 1;
+		return m->dkim == NULL;
 	room = m->text.cap - m->text.len;
 	if (len > room)
 		len = room;
 	(void)og_strbuf_addn(&m->text, p, len);
-	return m->text.len == m->text.cap;
+	return m->text.len == m->text.cap && m->dkim == NULL;
 }
 
 /*
@@ -350,7 +453,10 @@ struct outcome {
 	const struct reply *reply; /* for reject and tempfail */
 	const char *why; /* the check that chose act, for quarantine */
 	int tag; /* add X-Outguard-Result */
-	char header[512]; /* its value */
+	char header[1024]; /* its value */
+	struct og_preflight pf;
+	char *sigs[OG_DKIM_PER_MSG_MAX]; /* DKIM-Signature values to add */
+	size_t nsig;
 };
 
 /* effective - the action a check's result calls for, dry runs aside */
@@ -426,6 +532,83 @@ log_unsub(const struct og_snap *s, const struct og_conn *c, const char *qid,
 	og_strbuf_release(&l);
 }
 
+/* sign_end - finish the signatures of m into o, one log line either way */
+static void
+sign_end(struct og_msg *m, const char *qid, struct outcome *o)
+{
+	struct og_strbuf l, desc;
+	const char *why = m->dkim_why;
+
+	og_strbuf_init(&desc, 1024);
+	if (m->dkim != NULL &&
+	    og_dkim_sign_end(m->dkim, o->sigs, &o->nsig, &desc, &why) < 0) {
+		o->nsig = 0;
+		m->dkim_d[0] = '\0';
+	}
+	if (o->nsig == 0)
+		m->dkim_d[0] = '\0';
+	og_dkim_sign_free(m->dkim);
+	m->dkim = NULL;
+	og_strbuf_init(&l, 2048);
+	og_kv_begin(&l, qid);
+	og_kv_add(&l, "check", "dkim");
+	if (o->nsig > 0) {
+		og_kv_add(&l, "result", "signed");
+		og_kv_add(&l, "signatures", og_strbuf_str(&desc));
+	} else {
+		og_kv_add(&l, "result", "unsigned");
+		og_kv_add(&l, "reason", why ? why : "unknown");
+	}
+	if (o->nsig > 0 || og_log_get_verbose() > 0 ||
+	    strcmp(why ? why : "", "no keys configured") != 0)
+		og_kv_log(&l);
+	og_strbuf_release(&l);
+	og_strbuf_release(&desc);
+}
+
+/* preflight - the SPF/DMARC prediction of an outbound message */
+static void
+preflight(const struct og_snap *s, const struct og_conn *c, const char *qid,
+    struct outcome *o)
+{
+	const struct og_msg *m = &c->msg;
+	struct og_addr env;
+	struct og_strbuf l;
+	const char *why, *envdom = s->host;
+	int failed;
+
+	if (s->egress.negress == 0 || o->id.origin == OG_ORIGIN_EXTERNAL ||
+	    o->id.res == OG_IDENTITY_EXEMPT) {
+		o->pf.res = OG_PF_SKIP;
+		return;
+	}
+	memset(&env, 0, sizeof(env));
+	if (m->envelope != NULL &&
+	    og_addr_parse_path(m->envelope, strlen(m->envelope), &env, &why) ==
+	        0 &&
+	    env.domain != NULL)
+		envdom = env.domain; /* else the null sender: the HELO name */
+	og_preflight_check(s->pfc, s->dns, &s->egress, envdom, m->from_domain,
+	    m->dkim_d[0] ? m->dkim_d : NULL, og_now(), &o->pf);
+	og_addr_clear(&env);
+	failed = o->pf.res == OG_PF_FAIL;
+	og_strbuf_init(&l, 2048);
+	og_kv_begin(&l, qid);
+	og_kv_add(&l, "check", "preflight");
+	og_kv_add(&l, "result", og_preflight_res_name(o->pf.res));
+	og_kv_add(&l, "reason", o->pf.reason);
+	if (o->pf.ip[0] != '\0')
+		og_kv_add(&l, "ip", o->pf.ip);
+	if (o->pf.domain[0] != '\0')
+		og_kv_add(&l, "domain", o->pf.domain);
+	og_kv_add(&l, "detail", o->pf.detail);
+	if (failed)
+		og_kv_addf(&l, "action", "%s%s", s->pf_dry ? "would-" : "",
+		    action_names[s->pf_action]);
+	og_kv_log(&l);
+	og_strbuf_release(&l);
+}
+
 /* stronger - take action a of check why when it beats the current one */
 static void
 stronger(
@@ -438,6 +621,7 @@ stronger(
 	}
 }
 
+/* decide - o arrives zeroed but for the signatures sign_end() made */
 static void
 decide(const struct og_snap *s, const struct og_conn *c, const char *qid,
     struct outcome *o)
@@ -446,7 +630,6 @@ decide(const struct og_snap *s, const struct og_conn *c, const char *qid,
 	struct og_identity_msg im;
 	size_t i;
 
-	memset(o, 0, sizeof(*o));
 	memset(&im, 0, sizeof(im));
 	im.login = m->login;
 	im.client_addr = c->client;
@@ -470,6 +653,9 @@ decide(const struct og_snap *s, const struct og_conn *c, const char *qid,
 	    &s->un_reply, "unsubscribe");
 	log_identity(s, c, qid, o);
 	log_unsub(s, c, qid, o);
+	preflight(s, c, qid, o);
+	stronger(o, effective(s->pf_action, o->pf.res == OG_PF_FAIL, s->pf_dry),
+	    &s->pf_reply, "preflight");
 	/* outguard's own notification is never rewritten */
 	o->tag = o->id.res != OG_IDENTITY_EXEMPT &&
 	    ((s->id_action == ACT_TAG && !s->id_dry) ||
@@ -482,6 +668,14 @@ decide(const struct og_snap *s, const struct og_conn *c, const char *qid,
 	    o->un_reason[0] && o->un != OG_UNSUB_NOT_BULK ? " (" : "",
 	    o->un != OG_UNSUB_NOT_BULK ? o->un_reason : "",
 	    o->un_reason[0] && o->un != OG_UNSUB_NOT_BULK ? ")" : "");
+	if (o->pf.res != OG_PF_SKIP) {
+		size_t n = strlen(o->header);
+
+		(void)snprintf(o->header + n, sizeof(o->header) - n,
+		    "; preflight=%s (%s)", og_preflight_res_name(o->pf.res),
+		    o->pf.reason);
+		o->tag = o->tag || (s->pf_action == ACT_TAG && !s->pf_dry);
+	}
 }
 
 /*
@@ -586,6 +780,7 @@ mlfi_eoh(SMFICTX *ctx)
 
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
+	sign_begin(c->snap, c->client, &c->msg);
 	msg_eoh(c->snap, &c->msg);
 	return SMFIS_CONTINUE;
 }
@@ -635,9 +830,16 @@ apply(SMFICTX *ctx, const struct og_conn *c, const struct outcome *o)
 	if (o->tag)
 		(void)smfi_addheader(
 		    ctx, OG_MILTER_RESULT_HDR, (char *)(uintptr_t)o->header);
+	/* the signatures on top, the RSA one first */
+	for (i = o->nsig; i > 0; i--)
+		if (smfi_insheader(ctx, 0, "DKIM-Signature", o->sigs[i - 1]) !=
+		    MI_SUCCESS)
+			og_warnx("DKIM-Signature: the MTA refused the header");
 	if (o->act == ACT_QUARANTINE) {
 		(void)snprintf(why, sizeof(why), "outguard: %s %s", o->why,
-		    o->why[0] == 'i' ? o->id.reason : o->un_reason);
+		    o->why[0] == 'i'       ? o->id.reason
+		        : o->why[0] == 'p' ? o->pf.reason
+		                           : o->un_reason);
 		(void)smfi_quarantine(ctx, why);
 	}
 	return SMFIS_CONTINUE;
@@ -648,13 +850,18 @@ mlfi_eom(SMFICTX *ctx)
 {
 	struct og_conn *c = smfi_getpriv(ctx);
 	struct outcome *o;
+	const char *qid;
 	sfsistat r;
 
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
-	o = og_malloc(sizeof(*o));
-	decide(c->snap, c, smfi_getsymval(ctx, "i"), o);
+	o = og_calloc(1, sizeof(*o));
+	qid = smfi_getsymval(ctx, "i");
+	sign_end(&c->msg, qid, o);
+	decide(c->snap, c, qid, o);
 	r = apply(ctx, c, o);
+	while (o->nsig > 0)
+		og_free(o->sigs[--o->nsig]);
 	og_free(o);
 	msg_reset(&c->msg);
 	return r;
@@ -819,6 +1026,44 @@ serve(const char *path)
 	return rc == MI_SUCCESS ? EX_OK : EX_SOFTWARE;
 }
 
+/*
+ * check_config - -n: the settings, then every DKIM key against its
+ * selector's TXT record; 0 when all is well, 78 when a key does not
+ * match its record
+ */
+static int
+check_config(struct og_snap *s)
+{
+	struct og_strbuf out, err;
+	struct og_dns *dns;
+	int rc = EX_OK;
+
+	og_conf_print(s->conf, stdout, 0);
+	if (s->egress.negress == 0)
+		(void)fprintf(stderr,
+		    "warning: egress_ips is not set: the SPF/DMARC preflight "
+		    "is off\n");
+	if (og_dkim_keys_count(s->keys) > 0) {
+		og_strbuf_init(&out, 4096);
+		og_strbuf_init(&err, 0);
+		if ((dns = og_dns_open(og_conf_str(s->conf, "dns_resolver"), 0,
+		         &err)) == NULL) {
+			(void)fprintf(
+			    stderr, "dns_resolver: %s\n", og_strbuf_str(&err));
+			rc = EX_CONFIG;
+		} else {
+			if (og_dkim_keys_check(s->keys, dns, &out) != 0)
+				rc = EX_CONFIG;
+			(void)fputs(og_strbuf_str(&out), stdout);
+			og_dns_close(dns);
+		}
+		og_strbuf_release(&out);
+		og_strbuf_release(&err);
+	}
+	snap_free(s);
+	return rc;
+}
+
 static void
 usage(void)
 {
@@ -874,11 +1119,8 @@ main(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	og_strbuf_release(&err);
-	if (nflag) {
-		og_conf_print(s->conf, stdout, 0);
-		snap_free(s);
-		return EX_OK;
-	}
+	if (nflag)
+		return check_config(s);
 	og_log_verbose(verbose);
 	(void)snprintf(ident, sizeof(ident), "%s/milter",
 	    og_conf_str(s->conf, "syslog_name"));

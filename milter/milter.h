@@ -24,6 +24,7 @@
 #define OG_MILTER_RESULT_HDR "X-Outguard-Result"
 
 struct og_snap; /* an immutable, refcounted configuration snapshot */
+struct og_dkim_sign;
 
 struct og_msg {
 	char *envelope; /* MAIL FROM as the MTA passed it */
@@ -39,6 +40,10 @@ struct og_msg {
 	int hdrs_capped; /* some headers were counted, not kept */
 	int bulk_by_caller; /* recipient count or bulk_senders */
 	int collect; /* keep body bytes for the unsubscribe check */
+	struct og_dkim_sign *dkim; /* signing this message, or NULL */
+	const char *dkim_why; /* static: why it is not signed, or NULL */
+	char from_domain[256]; /* the single From address's domain, or "" */
+	char dkim_d[256]; /* the d= of the first key signing it, or "" */
 };
 
 struct og_conn {

@@ -220,6 +220,11 @@ og_policyd_lookup(
 	    pd->rules, pd->reply, keep, key, len - (size_t)(key - req), &res);
 	if (og_sf_answer(&res, out) < 0)
 		return -1;
+	if (res.success && pd->reply->v[OG_RF_PROVIDER] != NULL &&
+	    strcmp(pd->reply->v[OG_RF_PROVIDER], "other") != 0 &&
+	    pd->worker != NULL)
+		(void)og_worker_delivered(
+		    pd->worker, pd->reply->v[OG_RF_PROVIDER]);
 	if (!res.block)
 		return 0;
 	/* a block: the evidence, and the watcher's wake-up (a new row) */
@@ -451,18 +456,59 @@ start_watcher(struct policyd *pd)
 	pd->watcher = og_watcher_start(&wc);
 }
 
+/*
+ * scan_once - -w: one watcher scan in the foreground, as the daemon's
+ * watcher would make it (the privileged helper for postqueue, postcat
+ * and postsuper, the rest as run_user); the exit status says whether
+ * the scan could read the queue and the store
+ */
+static int
+scan_once(struct policyd *pd)
+{
+	struct og_watcher_conf wc;
+	pid_t privsep_pid = -1;
+	int rc;
+
+	pd->privsep_fd = og_privsep_start(
+	    og_conf_str(pd->conf, "postfix_config_dir"), &privsep_pid);
+	drop_privileges(pd->conf);
+	memset(&wc, 0, sizeof(wc));
+	wc.conf = pd->conf;
+	wc.rules = pd->rules;
+	wc.host = pd->host;
+	wc.privsep_fd = pd->privsep_fd;
+	rc = og_watcher_scan_once(&wc);
+	og_privsep_stop(pd->privsep_fd, privsep_pid);
+	og_classifier_free(pd->rules);
+	og_reply_release(pd->reply);
+	og_free(pd->reply);
+	og_rcpts_free(pd->rcpts);
+	og_conf_free(pd->conf);
+	og_strbuf_release(&pd->line);
+	if (rc < 0) {
+		og_warnx("scan: the queue or the store could not be read");
+		return EX_UNAVAILABLE;
+	}
+	og_info("scan: done (%s)",
+	    rc > 0 ? "incidents open or waiting for "
+	             "confirmation"
+	           : "nothing open");
+	return EX_OK;
+}
+
 static void
 usage(void)
 {
 	(void)fprintf(stderr,
-	    "usage: outguard-policyd [-dstv] [-c FILE] [-n]\n"
+	    "usage: outguard-policyd [-dmstvw] [-c FILE] [-n]\n"
 	    "  -c FILE  configuration file (default %s)\n"
 	    "  -d       stay in the foreground, log to stderr\n"
 	    "  -m       serve the status filter (socketmap) on stdin/stdout\n"
 	    "  -n       check the configuration, print the settings\n"
 	    "  -s       serve one connection on stdin/stdout (spawn(8))\n"
 	    "  -t       answer requests read from stdin, record nothing\n"
-	    "  -v       more detail in the log (repeat for more)\n",
+	    "  -v       more detail in the log (repeat for more)\n"
+	    "  -w       scan the queue once as the watcher does, then exit\n",
 	    og_conf_default_path());
 }
 
@@ -489,6 +535,7 @@ main(int argc, char **argv)
 	struct og_store *st;
 	const char *spec;
 	int ch, dflag = 0, nflag = 0, sflag = 0, tflag = 0, mflag = 0;
+	int wflag = 0;
 	int verbose = 0;
 	struct og_listener listeners[LISTEN_MAX];
 	pid_t privsep_pid = -1;
@@ -501,7 +548,7 @@ main(int argc, char **argv)
 	og_strbuf_init(&err, 0);
 	(void)og_now(); /* reads OG_FAKE_NOW before any thread starts */
 	og_log_init("outguard-policyd", LOG_MAIL, 1);
-	while ((ch = getopt(argc, argv, "c:dmnstv")) != -1) {
+	while ((ch = getopt(argc, argv, "c:dmnstvw")) != -1) {
 		switch (ch) {
 		case 'c':
 			pd.conf_path = optarg;
@@ -524,12 +571,15 @@ main(int argc, char **argv)
 		case 'v':
 			verbose++;
 			break;
+		case 'w':
+			wflag = 1;
+			break;
 		default:
 			usage();
 			return EX_USAGE;
 		}
 	}
-	if (optind != argc) {
+	if (optind != argc || dflag + sflag + tflag + mflag + wflag > 1) {
 		usage();
 		return EX_USAGE;
 	}
@@ -544,7 +594,7 @@ main(int argc, char **argv)
 	    og_conf_str(pd.conf, "syslog_name"));
 	og_log_init(ident,
 	    og_log_facility(og_conf_str(pd.conf, "syslog_facility")),
-	    dflag || tflag);
+	    dflag || tflag || wflag);
 	pd.dry_run = og_conf_bool(pd.conf, "dry_run");
 	pd.rcpts = og_rcpts_new();
 	pd.rules =
@@ -560,6 +610,10 @@ main(int argc, char **argv)
 	(void)signal(SIGPIPE, SIG_IGN);
 	og_server_block_signals();
 	spec = og_conf_str(pd.conf, "store");
+	if (wflag) {
+		og_strbuf_release(&err);
+		return scan_once(&pd);
+	}
 	if (!sflag && !tflag && !mflag) {
 		if ((listeners[nlisten].fd = og_server_listen(
 		         og_conf_str(pd.conf, "policyd_listen"), &err)) < 0)

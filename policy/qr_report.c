@@ -549,49 +549,77 @@ is_release(const struct summary *s, const struct og_audit *a)
 	    strcmp(a->subject + 9, s->o.provider) == 0;
 }
 
+/* a line of "released and confirmed": an audit row or an incident */
+struct event {
+	int64_t time;
+	size_t seq; /* ties keep the order they were found in */
+	const struct og_audit *a;
+	const struct og_incident *inc;
+};
+
+static int
+by_time(const void *x, const void *y)
+{
+	const struct event *a = x, *b = y;
+
+	if (a->time != b->time)
+		return (a->time > b->time) - (a->time < b->time);
+	return (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+/* text_released - releases and confirmations, oldest first */
 static void
 text_released(const struct summary *s)
 {
 	struct og_strbuf line;
+	struct event *ev;
 	char age[32], rel[32], since[32];
 	size_t i, n = 0;
 
 	og_strbuf_init(&line, 8192);
+	ev = og_calloc(s->naudit + s->ninc + 1, sizeof(*ev));
+	for (i = 0; i < s->naudit; i++)
+		if (is_release(s, &s->audit[i])) {
+			ev[n].time = s->audit[i].time;
+			ev[n].seq = n;
+			ev[n++].a = &s->audit[i];
+		}
+	for (i = 0; i < s->ninc; i++)
+		if (shown(s, &s->inc[i]) &&
+		    strcmp(s->inc[i].state, "confirmed") == 0) {
+			ev[n].time = s->inc[i].confirmed;
+			ev[n].seq = n;
+			ev[n++].inc = &s->inc[i];
+		}
+	qsort(ev, n, sizeof(*ev), by_time);
 	(void)printf("\nreleased and confirmed since %s:\n",
 	    qr_iso(s->o.since, since, sizeof(since)));
-	for (i = 0; i < s->naudit; i++) {
-		const struct og_audit *a = &s->audit[i];
+	for (i = 0; i < n; i++) {
+		const struct og_audit *a = ev[i].a;
+		const struct og_incident *inc = ev[i].inc;
 
-		if (!is_release(s, a))
-			continue;
 		og_strbuf_reset(&line);
-		(void)og_strbuf_addf(&line, "%s ago: %s released %s",
-		    qr_ago(s->o.now, a->time, age, sizeof(age)), a->actor,
-		    a->subject ? a->subject : "?");
-		if (a->reason != NULL && *a->reason)
-			(void)og_strbuf_addf(&line, " (%s)", a->reason);
+		if (a != NULL) {
+			(void)og_strbuf_addf(&line, "%s ago: %s released %s",
+			    qr_ago(s->o.now, a->time, age, sizeof(age)),
+			    a->actor, a->subject ? a->subject : "?");
+			if (a->reason != NULL && *a->reason)
+				(void)og_strbuf_addf(&line, " (%s)", a->reason);
+		} else
+			(void)og_strbuf_addf(&line,
+			    "%s ago: incident #%lld confirmed: %s takes mail "
+			    "from %s again (%ld deliveries after the release "
+			    "%s ago)",
+			    qr_ago(s->o.now, inc->confirmed, age, sizeof(age)),
+			    (long long)inc->id, inc->provider,
+			    inc->egress_ip ? inc->egress_ip : "this server",
+			    inc->deliveries_after_release,
+			    qr_ago(s->o.now, inc->released, rel, sizeof(rel)));
 		qr_wrap(stdout, "  ", "    ", og_strbuf_str(&line), QR_WIDTH);
-		n++;
-	}
-	for (i = 0; i < s->ninc; i++) {
-		const struct og_incident *inc = &s->inc[i];
-
-		if (!shown(s, inc) || strcmp(inc->state, "confirmed") != 0)
-			continue;
-		og_strbuf_reset(&line);
-		(void)og_strbuf_addf(&line,
-		    "%s ago: incident #%lld confirmed: %s takes mail from %s "
-		    "again (%ld deliveries after the release %s ago)",
-		    qr_ago(s->o.now, inc->confirmed, age, sizeof(age)),
-		    (long long)inc->id, inc->provider,
-		    inc->egress_ip ? inc->egress_ip : "this server",
-		    inc->deliveries_after_release,
-		    qr_ago(s->o.now, inc->released, rel, sizeof(rel)));
-		qr_wrap(stdout, "  ", "    ", og_strbuf_str(&line), QR_WIDTH);
-		n++;
 	}
 	if (n == 0)
 		(void)printf("  nothing\n");
+	og_free(ev);
 	og_strbuf_release(&line);
 }
 

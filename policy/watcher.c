@@ -44,6 +44,7 @@
 /* one blocked recipient found in the queue */
 struct blocked {
 	char *queue_id, *recipient, *reply, *identity;
+	char *sender; /* the envelope sender postqueue names */
 	char *v[OG_RF_NFIELDS];
 	int sender_aimed;
 };
@@ -218,6 +219,7 @@ collect(const struct og_pq_msg *pm, void *arg)
 		memset(b, 0, sizeof(*b));
 		b->queue_id = og_strdup(pm->queue_id);
 		b->recipient = og_strdup(rc->address);
+		b->sender = og_strdup(m->sender);
 		b->reply = og_strdup(rc->delay_reason);
 		for (f = 0; f < OG_RF_NFIELDS; f++)
 			b->v[f] = dup_or_null(sc->r->v[f]);
@@ -256,6 +258,7 @@ scan_free(struct scan *sc)
 		og_free(sc->b[i].recipient);
 		og_free(sc->b[i].reply);
 		og_free(sc->b[i].identity);
+		og_free(sc->b[i].sender);
 		for (j = 0; j < OG_RF_NFIELDS; j++)
 			og_free(sc->b[i].v[j]);
 	}
@@ -720,7 +723,7 @@ record_blocks(
 		    (egress != NULL && strcmp(egress, b->v[OG_RF_IP]) != 0))
 			continue;
 		if (b->identity == NULL) {
-			attribute(sc, b->queue_id, NULL, who, sizeof(who));
+			attribute(sc, b->queue_id, b->sender, who, sizeof(who));
 			b->identity = og_strdup(who);
 		}
 		memset(&row, 0, sizeof(row));
@@ -883,7 +886,7 @@ sender_aimed(struct scan *sc, struct blocked *b)
 	char who[OG_IDENTITY_MAX];
 	struct og_strbuf why;
 
-	attribute(sc, b->queue_id, NULL, who, sizeof(who));
+	attribute(sc, b->queue_id, b->sender, who, sizeof(who));
 	og_strbuf_init(&why, 1024);
 	(void)og_strbuf_addf(&why, "%s refuses this sender (%s)",
 	    b->v[OG_RF_PROVIDER] ? b->v[OG_RF_PROVIDER] : "the provider",

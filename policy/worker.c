@@ -27,6 +27,14 @@
 #define PRUNE_EVERY 300 /* seconds */
 #define PRUNE_BATCH 5000
 #define BLOCKS_MAX 2000 /* queued block sightings */
+#define FAMILIES_MAX 16 /* provider families counted between flushes */
+#define FAMILY_MAX 64
+
+/* successful deliveries to one provider family since the last flush */
+struct delivered {
+	char family[FAMILY_MAX];
+	long n;
+};
 
 struct og_worker {
 	pthread_t thread;
@@ -37,6 +45,8 @@ struct og_worker {
 	size_t head, count;
 	struct og_block_owned *blocks; /* up to BLOCKS_MAX, FIFO */
 	size_t nblocks;
+	struct delivered deliv[FAMILIES_MAX];
+	size_t ndeliv;
 	int stop;
 	_Atomic(struct og_holdset *) pending;
 	_Atomic int64_t retention;
@@ -134,6 +144,63 @@ og_worker_block(struct og_worker *w, const struct og_block *b)
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 	return 0;
+}
+
+int
+og_worker_delivered(struct og_worker *w, const char *provider)
+{
+	char family[FAMILY_MAX];
+	size_t len = strcspn(provider, "-"), i;
+
+	if (len == 0 || len >= sizeof(family))
+		return -1;
+	memcpy(family, provider, len);
+	family[len] = '\0';
+	pthread_mutex_lock(&w->lock);
+	for (i = 0; i < w->ndeliv; i++)
+		if (strcmp(w->deliv[i].family, family) == 0)
+			break;
+	if (i == w->ndeliv) {
+		if (w->ndeliv == FAMILIES_MAX) {
+			pthread_mutex_unlock(&w->lock);
+			return -1;
+		}
+		memcpy(w->deliv[i].family, family, len + 1);
+		w->deliv[i].n = 0;
+		w->ndeliv++;
+	}
+	w->deliv[i].n++;
+	pthread_mutex_unlock(&w->lock);
+	return 0;
+}
+
+/*
+ * flush_delivered - the counted deliveries, one statement per family
+ * (only released incidents take them: a cheap no-op otherwise)
+ */
+static void
+flush_delivered(struct og_worker *w)
+{
+	struct delivered d[FAMILIES_MAX];
+	size_t n, i;
+	long updated;
+
+	pthread_mutex_lock(&w->lock);
+	n = w->ndeliv;
+	memcpy(d, w->deliv, n * sizeof(d[0]));
+	w->ndeliv = 0;
+	pthread_mutex_unlock(&w->lock);
+	for (i = 0; i < n; i++) {
+		if (og_store_incident_delivered(
+		        w->st, d[i].family, d[i].n, &updated) < 0)
+			og_warnx_rl(&w->rl_store,
+			    "store: %ld deliveries to %s not counted: %s",
+			    d[i].n, d[i].family, og_store_error(w->st));
+		else if (updated > 0)
+			og_debug("store: %ld deliveries to %s counted for %ld "
+			         "released incidents",
+			    d[i].n, d[i].family, updated);
+	}
 }
 
 /* flush_blocks - write the queued block sightings, one row each */
@@ -309,6 +376,7 @@ run(void *arg)
 		pthread_mutex_unlock(&w->lock);
 		flush_blocks(w);
 		flush(w);
+		flush_delivered(w);
 		now = time(NULL);
 		if (now != last_gen) {
 			refresh_holds(w);

@@ -32,6 +32,12 @@ void og_worker_stop(struct og_worker *);
 int og_worker_record(struct og_worker *, const struct og_msgrec *rec);
 /* og_worker_block - queue a copy of a block sighting; -1 when full */
 int og_worker_block(struct og_worker *, const struct og_block *b);
+/*
+ * og_worker_delivered - count a successful delivery to provider: the
+ * thread adds the counts to the provider family's released incidents
+ * (the proof that delisting worked); -1 when it cannot be counted
+ */
+int og_worker_delivered(struct og_worker *, const char *provider);
 /* og_worker_take_holds - a newer hold set, or NULL; the caller owns it */
 struct og_holdset *og_worker_take_holds(struct og_worker *);
 void og_worker_set_retention(struct og_worker *, int64_t);

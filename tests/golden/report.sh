@@ -4,15 +4,15 @@
 #
 # DESCRIPTION: one store is filled by the real code paths, each at a
 #	fixed clock (OG_FAKE_NOW): message rows by outguard-policyd -s
-#	(policy requests on stdin, as spawn(8) runs it), block rows by
-#	outguard-policyd -m (status-filter socketmap lookups), holds and a
-#	release by the CLI. The incidents are the one thing written
-#	directly, with python3's sqlite3: exactly the rows and JSON that
-#	policy/watcher.c writes (incident(), rank(), hold(), record_blocks()
-#	and og_store_block_link()), because the watcher runs only inside
-#	the daemon against a live queue (tests/postfix/t_block.sh drives
-#	it). Postfix's queue is a canned "postqueue -j" output through
-#	OG_POSTFIX_BIN. Every command's output is compared with
+#	(policy requests on stdin, as spawn(8) runs it), block sightings
+#	and delivery counts by outguard-policyd -m (status-filter socketmap
+#	lookups), incidents, watcher block rows, provider and suspect holds
+#	by outguard-policyd -w (the watcher's scan) over generated
+#	"postqueue -j" output (OG_POSTFIX_BIN: postqueue prints a file,
+#	postsuper logs what it was asked), the admin's holds and releases
+#	by the CLI: an earlier incident opened, released, delivered to and
+#	confirmed, then the S3150 block with its suspects.
+#	Every command's output is compared with
 #	tests/golden/report/NAME.out; OG_GOLDEN_UPDATE=1 rewrites them.
 #	The evidence pack's SPF, DKIM and DMARC come from lib/auth.c: with
 #	the sandbox's NSD (tests/postfix/sandbox.sh, no Postfix started) a
@@ -21,7 +21,7 @@
 #	it those cases SKIP. A resolver port where nothing answers gives
 #	exit 75 and no claim at all. lib/auth.c's reasons are masked in the
 #	golden files, so that they follow that module, not this test. TAP.
-# Exercises: policy/qr_report.c (summary, blocks, senders), policy/qr_evidence.c, policy/qr_hold.c (holds --json), policy/qr_fmt.c.
+# Exercises: policy/watcher.c (outguard-policyd -w), policy/qr_report.c (summary, blocks, senders), policy/qr_evidence.c, policy/qr_hold.c (holds --json), policy/qr_fmt.c.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
@@ -152,130 +152,111 @@ message 4BOB0001 "" 192.0.2.20 Bob@Shop.Example orders@example.com \
 message 4CAR0001 carol@example.net 192.0.2.11 carol@example.net \
     old@hotmail.com | record $((T0 - 3 * 86400))
 
-# ---- block rows: the status filter's socketmap, one lookup each
-lookup() { # TIME KEY
-	local q="status $2"
-	printf '%d:%s,' "${#q}" "$q" |
-	    OG_FAKE_NOW=$1 "$policyd" -c "$cfg" -m >/dev/null 2>&1
-}
-keys=$top_srcdir/tests/golden/statusfilter/keys.txt
-s3150=$(sed -n 1p "$keys")
-s3140=$(sed -n 2p "$keys")
-ms606=$(sed -n 4p "$keys")
-ms511=$(sed -n 5p "$keys")
-lookup "$T0" "$s3150"
-lookup $((T0 + 30)) "$s3150"
-lookup $((T0 + 120)) "$s3140"
-lookup $((T0 + 600)) "$ms606"
-lookup $((T0 + 900)) "$ms606"
-lookup $((T0 + 1200)) "$ms511"
-lookup $((T0 + 1500)) '5.7.1 host mta5.am0.yahoodns.net[67.195.204.72] said: 553 5.7.2 [TSS09] All messages from 203.0.113.5 will be permanently deferred; Retrying will NOT succeed. See https://senders.yahooinc.com/tss-messages (in reply to MAIL FROM command)'
-
-# ---- holds and a release, through the CLI (no Postfix: --no-queue)
-cli() { # TIME ARGS...
-	local t=$1
-	shift
-	OG_FAKE_NOW=$t "$report" -c "$cfg" "$@" --no-queue >/dev/null 2>&1 ||
-	    { echo "Bail out! outguard-queue-report $* failed"; exit 1; }
-}
-cli $((T0 + 60)) hold provider:microsoft-consumer \
-    --reason "microsoft-consumer blocks 203.0.113.5 (S3150), incident 1"
-cli $((T0 + 60)) hold sasl:mallory@example.net \
-    --reason "top suspect of incident 1 (microsoft-consumer blocks 203.0.113.5)"
-cli $((T0 + 120)) hold sasl:alice@example.net --reason "leaked password, ticket 17"
-cli $((T0 + 3600)) release sasl:alice@example.net --reason "password changed"
-cli $((T0 + 4000)) hold client:192.0.2.0/24 --scope provider:microsoft-consumer \
-    --reason "web servers: nothing to Outlook.com until checked"
-
-# ---- the incidents, as the watcher writes them
-python3 - "$tmp/outguard.db" "$T0" <<'PY' || { echo "Bail out! incidents"; exit 1; }
-import json, sqlite3, sys
-db, t0 = sqlite3.connect(sys.argv[1]), int(sys.argv[2])
-J = lambda v: json.dumps(v, separators=(",", ":"))
-reply = ("host hotmail-com.olc.protection.outlook.com[52.101.40.29] said: "
-         "550 5.7.1 Unfortunately, messages from [203.0.113.5] weren't sent. "
-         "Please contact your Internet service provider since part of their "
-         "network is on our block list (S3150). You can also refer your "
-         "provider to http://mail.live.com/mail/troubleshooting.aspx#errors. "
-         "[Name=Protocol Filter Agent][AGT=PFA][MxId=11BB66ACAE2C61C1] "
-         "[DM6PR10MB4121.namprd10.prod.outlook.com 2025-11-25T08:06:40.951Z "
-         "08DE2B2A1F2D0C55] (in reply to MAIL FROM command)")
-# rank(): the suspect window (1h) before the first block, to_provider
-# from rcpt_summary, share of the total, baseline of the 7 days before
-suspects = [
-    {"identity": "sasl:mallory@example.net", "messages": 12,
-     "recipients": 72, "to_provider": 72, "share_percent": 97.2,
-     "baseline_per_window": 0.0, "spike": 72.0, "suspect": True,
-     "held": True},
-    {"identity": "sasl:alice@example.net", "messages": 2, "recipients": 4,
-     "to_provider": 2, "share_percent": 2.7, "baseline_per_window": 0.0,
-     "spike": 2.0, "suspect": False, "held": False},
-]
-holds = [{"identity": "provider:microsoft-consumer", "hold": 1,
-          "time": t0 + 60},
-         {"identity": "sasl:mallory@example.net", "hold": 2,
-          "time": t0 + 60}]
-db.execute("INSERT INTO incidents (id, host, provider, egress_ip, state, "
-           "opened, suspects, holds, notified) VALUES (1, 'mta.example.net',"
-           " 'microsoft-consumer', '203.0.113.5', 'open', ?, ?, ?, ?)",
-           (t0 + 60, J(suspects), J(holds), J({"open": t0 + 60})))
-# record_blocks(): one row per blocked recipient in the queue
-for i, rcpt in enumerate(["a01@hotmail.com", "b01@hotmail.com",
-                          "f01@outlook.com"]):
-    db.execute("INSERT INTO blocks (host, queue_id, recipient, provider, "
-               "class, smtp_code, enhanced_code, provider_code, remedy, "
-               "reply, mx_host, mx_ip, egress_ip, server_tag, server_time, "
-               "identity, source, first_seen, last_seen, count, incident) "
-               "VALUES ('mta.example.net', '4MAL0001', ?, "
-               "'microsoft-consumer', 'ip_block', '550', '5.7.1', 'S3150', "
-               "'outlook_form', ?, ?, '52.101.40.29', '203.0.113.5', "
-               "'DM6PR10MB4121.namprd10.prod.outlook.com', "
-               "'2025-11-25T08:06:40.951Z', 'sasl:mallory@example.net', "
-               "'watcher', ?, ?, 1, 1)",
-               (rcpt, reply, "outlook-com.olc.protection.outlook.com"
-                if "outlook" in rcpt else
-                "hotmail-com.olc.protection.outlook.com", t0 + 60, t0 + 60))
-# og_store_block_link() and the incident's figures from its rows
-db.execute("UPDATE blocks SET incident = 1 WHERE incident IS NULL AND "
-           "provider = 'microsoft-consumer' AND egress_ip = '203.0.113.5'")
-db.execute("UPDATE incidents SET blocks = (SELECT count(*) FROM blocks "
-           "WHERE incident = 1), first_block = (SELECT min(first_seen) FROM "
-           "blocks WHERE incident = 1), last_block = (SELECT max(last_seen) "
-           "FROM blocks WHERE incident = 1) WHERE id = 1")
-# an earlier incident of another egress IP, released and confirmed
-db.execute("INSERT INTO incidents (id, host, provider, egress_ip, state, "
-           "opened, first_block, last_block, blocks, notified, released, "
-           "confirmed, deliveries_after_release) VALUES (2, "
-           "'mta.example.net', 'microsoft-consumer', '198.51.100.7', "
-           "'confirmed', ?, ?, ?, 0, ?, ?, ?, 5)",
-           (t0 - 2 * 86400, t0 - 2 * 86400, t0 - 2 * 86400 + 600,
-            J({"open": t0 - 2 * 86400, "released": t0 - 86400,
-               "confirmed": t0 - 86400 + 3600}),
-            t0 - 86400, t0 - 86400 + 3600))
-db.commit()
-PY
-
-# ---- the hold queue: three of mallory's, one of alice's, one unknown
-qline() { # QUEUE QID ARRIVAL SENDER RCPT...
-	local q=$1 id=$2 t=$3 s=$4 r sep=
-	shift 4
+# ---- the Postfix queue as the watcher sees it, and its actions
+# qline QUEUE QID ARRIVAL SENDER REASON RCPT...: one postqueue -j line
+qline() {
+	local q=$1 id=$2 t=$3 s=$4 why=$5 r sep=
+	shift 5
+	why=${why//\"/\\\"}
 	printf '{"queue_name": "%s", "queue_id": "%s", "arrival_time": %s, ' \
 	    "$q" "$id" "$t"
 	printf '"message_size": 1000, "forced_expire": false, "sender": "%s", ' "$s"
 	printf '"recipients": ['
 	for r in "$@"; do
-		printf '%s{"address": "%s", "delay_reason": "held"}' "$sep" "$r"
+		printf '%s{"address": "%s", "delay_reason": "%s"}' "$sep" "$r" "$why"
 		sep=', '
 	done
 	printf ']}\n'
 }
+# scan TIME: outguard-policyd -w, the watcher's scan, over queue.jsonl
+scan() {
+	OG_FAKE_NOW=$1 "$policyd" -c "$cfg" -w 2>>"$tmp/watcher.log" ||
+	    { echo "Bail out! outguard-policyd -w failed"; cat "$tmp/watcher.log"; exit 1; }
+}
+# the blocked replies, as Postfix keeps them (the status filter's key
+# less its DSN)
+keys=$top_srcdir/tests/golden/statusfilter/keys.txt
+s3150=$(sed -n 1p "$keys")
+s3140=$(sed -n 2p "$keys")
+ms606=$(sed -n 4p "$keys")
+ms511=$(sed -n 5p "$keys")
+old3140=${s3140//203.0.113.5/198.51.100.7}
+lookup() { # TIME KEY: one status-filter lookup through outguard-policyd -m
+	local q="status $2"
+	printf '%d:%s,' "${#q}" "$q" |
+	    OG_FAKE_NOW=$1 "$policyd" -c "$cfg" -m >/dev/null 2>&1
+}
+cli() { # TIME ARGS...: the CLI, no Postfix (--no-queue)
+	local t=$1
+	shift
+	OG_FAKE_NOW=$t "$report" -c "$cfg" "$@" --no-queue >/dev/null 2>&1 ||
+	    { echo "Bail out! outguard-queue-report $* failed"; exit 1; }
+}
+printf '#!/bin/sh\n{ echo "$*"; cat; } >>"%s/postsuper.log"\n' "$tmp" \
+    >"$tmp/bin/postsuper"
+chmod 0755 "$tmp/bin/postsuper"
+
+# Two days before: Outlook.com blocks the other egress IP for carol's
+# message; the watcher opens incident 1; the admin releases it a day
+# later, Outlook.com takes mail again (two deliveries the status filter
+# counts), and the next scan confirms it.
+qline deferred 4CAR0001 $((T0 - 3 * 86400)) carol@example.net \
+    "${old3140#5.7.1 }" old@hotmail.com >"$tmp/queue.jsonl"
+lookup $((T0 - 2 * 86400)) "$old3140"
+scan $((T0 - 2 * 86400 + 60))
+: >"$tmp/queue.jsonl"
+cli $((T0 - 86400)) release provider:microsoft-consumer --reason "delisted"
+delivered='2.6.0 250 2.6.0 <m1@example.net> [InternalId=1, Hostname=DM6PR10MB4121.namprd10.prod.outlook.com] Queued mail for delivery'
+lookup $((T0 - 86400 + 600)) "$delivered"
+lookup $((T0 - 86400 + 700)) "$delivered"
+scan $((T0 - 86400 + 3600))
+
+# The block: the status filter keeps mallory's first blocked messages
+# (and one of alice's) queued, the watcher's scan finds them deferred.
+lookup "$T0" "$s3150"
+lookup $((T0 + 30)) "$s3150"
 {
-	qline hold 4MAL0001 $((T0 - 1800)) mallory@example.net a01@hotmail.com f01@outlook.com
-	qline hold 4MAL0002 $((T0 - 1790)) mallory@example.net a02@hotmail.com
-	qline hold 4MAL0003 $((T0 - 1780)) mallory@example.net x@gmail.com
-	qline hold 4ALI0002 $((T0 - 1200)) alice@example.net aunt@hotmail.com uncle@gmail.com
-	qline hold 9UNKNOWN01 $((T0 + 100)) web@shop.example buyer@outlook.com
-	qline deferred 4BOB0001 $((T0 - 600)) bob@shop.example orders@example.com
+	qline deferred 4MAL0001 $((T0 - 1800)) mallory@example.net \
+	    "${s3150#5.7.1 }" a01@hotmail.com b01@hotmail.com f01@outlook.com
+	qline deferred 4MAL0002 $((T0 - 1790)) mallory@example.net \
+	    "${s3150#5.7.1 }" a02@hotmail.com
+	qline deferred 4ALI0002 $((T0 - 1200)) alice@example.net \
+	    "${s3150#5.7.1 }" aunt@hotmail.com
+	qline active 4MAL0003 $((T0 - 1780)) mallory@example.net "" x@gmail.com
+} >"$tmp/queue.jsonl"
+scan $((T0 + 60))
+grep -q '^4MAL0001$' "$tmp/postsuper.log" &&
+    grep -q '^4ALI0002$' "$tmp/postsuper.log"
+ok "the watcher's scan moved the blocked mail to the hold queue" $?
+grep -q 'action=hold identity=sasl:mallory@example.net reason=suspect' \
+    "$tmp/watcher.log"
+ok "the watcher's scan held the top suspect" $?
+# a PHP script's mail submitted locally (no policy request) after the
+# hold: tried, refused (S3140), found by the next scan
+lookup $((T0 + 120)) "$s3140"
+qline deferred 9UNKNOWN01 $((T0 + 100)) web@shop.example "${s3140#5.7.1 }" \
+    buyer@outlook.com >"$tmp/queue.jsonl"
+scan $((T0 + 150))
+# Microsoft 365 tenants, a sender ban and Yahoo: status filter only
+lookup $((T0 + 600)) "$ms606"
+lookup $((T0 + 900)) "$ms606"
+lookup $((T0 + 1200)) "$ms511"
+lookup $((T0 + 1500)) '5.7.1 host mta5.am0.yahoodns.net[67.195.204.72] said: 553 5.7.2 [TSS09] All messages from 203.0.113.5 will be permanently deferred; Retrying will NOT succeed. See https://senders.yahooinc.com/tss-messages (in reply to MAIL FROM command)'
+
+# ---- holds and a release by the admin, through the CLI
+cli $((T0 + 120)) hold sasl:alice@example.net --reason "leaked password, ticket 17"
+cli $((T0 + 3600)) release sasl:alice@example.net --reason "password changed"
+cli $((T0 + 4000)) hold client:192.0.2.0/24 --scope provider:microsoft-consumer \
+    --reason "web servers: nothing to Outlook.com until checked"
+
+# ---- the queue when the reports run: the hold queue, bob's deferred
+{
+	qline hold 4MAL0001 $((T0 - 1800)) mallory@example.net held a01@hotmail.com f01@outlook.com
+	qline hold 4MAL0002 $((T0 - 1790)) mallory@example.net held a02@hotmail.com
+	qline hold 4MAL0003 $((T0 - 1780)) mallory@example.net held x@gmail.com
+	qline hold 4ALI0002 $((T0 - 1200)) alice@example.net held aunt@hotmail.com uncle@gmail.com
+	qline hold 9UNKNOWN01 $((T0 + 100)) web@shop.example held buyer@outlook.com
+	qline deferred 4BOB0001 $((T0 - 600)) bob@shop.example held orders@example.com
 } >"$tmp/queue.jsonl"
 
 # ---- the reports, text and JSON

@@ -1,15 +1,20 @@
 #!/bin/bash
 # demo.sh - show, on a throwaway Postfix, what a Microsoft block looks like
 #
-# DESCRIPTION: what `contrib/quickstart demo` runs for now.  Starts the test
-#	rig (tests/postfix/sandbox.sh: a private Postfix on 127.0.0.1, a fake
+# DESCRIPTION: what `contrib/quickstart demo` runs. Starts the test rig
+#	(tests/postfix/sandbox.sh: a private Postfix on 127.0.0.1, a fake
 #	Outlook.com MX that answers the S3150 block, an accepting sink, a
-#	local DNS server), sends one message to bob@example.net and one to
-#	someone@hotmail.com, shows what happened to each, and removes
-#	everything again.  Touches neither /etc/postfix nor the system queue.
-# DIAGNOSTICS: exit 0 when the first message was delivered and the second
-#	refused with S3150; 1 otherwise; 2 when the demo cannot run here
-#	(needs root and postfix, nsd, swaks, python3, dig, saslpasswd2).
+#	local DNS server) and shows, in six steps: a delivered message; the
+#	S3150 bounce without outguard; with outguard-policyd a spam run
+#	from a leaked password kept queued, the culprit held within
+#	seconds, the evidence recorded; the release and its confirmation;
+#	outguard-milter refusing a forged From and tagging bulk mail
+#	without one-click unsubscribe; last the admin's summary and the
+#	delisting evidence pack. Removes everything again; touches neither
+#	/etc/postfix nor the system queue.
+# DIAGNOSTICS: exit 0 when all six steps did what they show; 1 otherwise;
+#	2 when the demo cannot run here (needs root and postfix, nsd,
+#	swaks, python3, dig, saslpasswd2).
 
 set -u
 
@@ -204,7 +209,69 @@ else
 	echo "(the release did not complete: see $OG/policyd.log)"
 fi
 
-heading "5. The admin's view: summary and the delisting pack"
+heading "5. Prevention: outguard-milter checks mail before it is queued"
+M=$SB/og/milter
+mkdir -p "$M" && chmod 0755 "$M"
+printf 'alice@outguard.test alice, alice@outguard.test\n' >"$M/logins"
+cat >"$M/outguard.conf" <<CONF
+milter_socket = unix:$M/milter.sock
+milter_pid_file = $M/milter.pid
+run_user = nobody
+myhostname = $SB_HOSTNAME
+unsub_keywords = $top_srcdir/contrib/unsub-keywords
+sender_login_maps = file:$M/logins
+local_domains = $SB_DOMAIN
+identity_action = reject
+unsubscribe_action = tag
+CONF
+"$top_builddir/milter/outguard-milter" -d -c "$M/outguard.conf" \
+    2>"$M/milter.log" &
+mpid=$!
+if sb_wait_for "test -S $(printf %q "$M/milter.sock")" 10 &&
+    sb_postconf "smtpd_milters = unix:$M/milter.sock" \
+        "non_smtpd_milters = unix:$M/milter.sock" \
+        "milter_default_action = accept" >/dev/null; then
+	echo "outguard-milter now runs as Postfix's smtpd_milters and"
+	echo "non_smtpd_milters. alice, logged in as alice, claims to be the CEO"
+	echo "of a bank in the From header:"
+	sb_submit alice@outguard.test bob@example.net alice demo-password \
+	    --header "From: CEO <ceo@bank.example>" \
+	    --header "Subject: Urgent wire transfer" >/dev/null 2>&1
+	if grep -q "^<\*\* *550 5.7.1" "$SB/swaks/last"; then
+		echo "Postfix answered her:"
+		show "$(grep "^<\*\* *550" "$SB/swaks/last" | sed 's/^<\*\* *//')"
+		echo "and the milter logged why:"
+		show "$(sed -n 's/^.*\(check=identity result=fail\)/\1/p' \
+		    "$M/milter.log" | head -n 1)"
+		good=$((good + 1))
+	else
+		echo "(the spoof was NOT refused: see $M/milter.log)"
+	fi
+	echo
+	echo "Then she sends a newsletter (Precedence: bulk, a List-Unsubscribe"
+	echo "link) without the RFC 8058 one-click List-Unsubscribe-Post header"
+	echo "that Outlook.com and Gmail expect of bulk mail:"
+	if qid5=$(sb_submit alice@outguard.test bob@example.net alice \
+	    demo-password --header "Subject: November newsletter" \
+	    --header "Precedence: bulk" \
+	    --header "List-Unsubscribe: <https://outguard.test/u/42>" \
+	    --body "Our news. Unsubscribe: https://outguard.test/u/42") &&
+	    [ -n "$qid5" ] &&
+	    sb_wait_log "$qid5: to=<bob@example.net>,.* status=sent" 20 &&
+	    eml=$(sb_sink_grep "^Subject: November newsletter") &&
+	    grep -q "^X-Outguard-Result: .*unsubscribe=fail" "$eml"; then
+		echo "It was delivered, tagged for the sender to see:"
+		show "$(grep "^X-Outguard-Result:" "$eml" | tr -d '\r')"
+		echo "(unsubscribe_action = reject would refuse it instead)"
+		good=$((good + 1))
+	else
+		echo "(the newsletter was not tagged: see $M/milter.log)"
+	fi
+else
+	echo "(outguard-milter did not start: see $M/milter.log)"
+fi
+
+heading "6. The admin's view: summary and the delisting pack"
 echo "\$ outguard-queue-report summary"
 og_report summary | sed 's/^/    /'
 echo
@@ -214,15 +281,21 @@ echo "    (the pack states SPF, DKIM and DMARC only as far as check-auth"
 echo "    verified them just now; here it says what to fix first)"
 
 heading "Result"
-if [ "$good" = 4 ]; then
+if [ "$good" = 6 ]; then
 	echo "Without outguard, hotmail.com refused everyone's mail with S3150."
 	echo "With it, nothing bounced, the culprit was held within seconds,"
-	echo "the evidence was recorded, and the rest flowed again.  Cleaning up."
+	echo "the evidence was recorded, and the rest flowed again.  The milter"
+	echo "refused a forged From and tagged bulk mail without one-click"
+	echo "unsubscribe.  Cleaning up."
 	status=0
 else
-	echo "Something did not happen as expected ($good of 4).  Cleaning up;"
+	echo "Something did not happen as expected ($good of 6).  Cleaning up;"
 	echo "run with SB_KEEP=1 to keep $SB for a look."
 	status=1
+fi
+if [ -n "${mpid:-}" ]; then
+	kill "$mpid" 2>/dev/null
+	wait "$mpid" 2>/dev/null
 fi
 og_policyd_kill
 sb_stop

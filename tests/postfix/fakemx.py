@@ -379,7 +379,15 @@ class Session:
             return ended
         path = self.srv.store(data) if self.opts.store else None
         rec = self.base_record("accepted", "DOT")
-        rec["reply"] = "250 2.0.0 Ok: queued as fakemx-%d" % self.srv.seq
+        if self.opts.microsoft:
+            # Exchange Online's answer, as Outlook.com gives it
+            rec["reply"] = (
+                "250 2.6.0 <fakemx-%d@%s> [InternalId=%d, "
+                "Hostname=DM6PR10MB4121.namprd10.prod.outlook.com] %d bytes "
+                "in 0.001, 1000.000 KB/sec Queued mail for delivery"
+                % (self.srv.seq, self.opts.name, self.srv.seq, len(data)))
+        else:
+            rec["reply"] = "250 2.0.0 Ok: queued as fakemx-%d" % self.srv.seq
         rec["message"] = path
         rec["size"] = len(data)
         self.srv.record(rec)
@@ -417,6 +425,8 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--name", default="fakemx.outguard.test",
                     help="host name in the greeting and replies")
+    ap.add_argument("--microsoft", action="store_true",
+                    help="accept with Exchange Online's 250 2.6.0 reply")
     ap.add_argument("--mode-file", required=True)
     ap.add_argument("--default-mode", default="accept",
                     help="mode used while the mode file does not exist")

@@ -16,7 +16,8 @@
 #	    transport_maps sends $SB_MX_DOMAINS to the fake MX, all else
 #	    (bounces too) to the sink.
 #	  - fakemx.py twice: the fake Outlook.com MX ($SB_MX_PORT; answers
-#	    $SB_S3150_REPLY at MAIL unless told otherwise) and the sink
+#	    $SB_S3150_REPLY at MAIL unless told otherwise, accepts with
+#	    Exchange Online's "250 2.6.0 ... Queued mail for delivery") and the sink
 #	    ($SB_SINK_PORT; accepts and stores every message).
 #	  - NSD on 127.0.0.1:$SB_DNS_PORT (UDP and TCP), authoritative for
 #	    outguard.test and whatever sb_dns_zone adds.
@@ -472,7 +473,9 @@ sb_start() {
 
 sb__launch_fakemx() {
 	local which=$1 name=$2 port=$3 dir=$SB/$1
-	python3 "$SB_LIBDIR/fakemx.py" --port "$port" --name "$name" \
+	local ms=
+	[ "$which" = mx ] && ms=--microsoft
+	python3 "$SB_LIBDIR/fakemx.py" --port "$port" --name "$name" $ms \
 	    --mode-file "$dir/mode" --record "$dir/records.jsonl" \
 	    --store "$dir/store" --pid-file "$dir/fakemx.pid" \
 	    </dev/null >>"$dir/fakemx.log" 2>&1 &

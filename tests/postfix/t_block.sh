@@ -29,7 +29,7 @@ if reason=$(sb_missing); then
 	exit 0
 fi
 
-echo "1..23"
+echo "1..24"
 SB_NO_TRAP=1 sb_setup || exit 1
 trap 'og_policyd_kill; sb_stop' EXIT
 og_setup || exit 1
@@ -201,6 +201,9 @@ check "release kept mallory's messages and said why" \
     "grep -q 'still on hold for sasl:mallory@outguard.test' '$OG/release.out'"
 check "the incident is confirmed" \
     "sb_wait_for \"og_sql 'select state from incidents' | grep -qx confirmed\" 60"
+# the status filter counted Outlook.com's "250 2.6.0" after the release
+check "the deliveries after the release were counted" \
+    "[ \"\$(og_sql 'select deliveries_after_release from incidents where id = 1')\" -ge 3 ]"
 
 # 19-20: the block comes back after the confirmation: a new incident
 sb_set_mx_mode "reply MAIL $SB_S3150_REPLY"

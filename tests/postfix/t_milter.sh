@@ -7,8 +7,11 @@
 #	From under the user's own envelope is refused too; a local
 #	sendmail(1) submission with a foreign From is caught; a clean
 #	message reaches the sink untouched but for the X-Outguard-Result
-#	tag; with identity_action = quarantine (SIGHUP) the forged message
-#	is held instead. TAP output.
+#	tag; a bulk message whose List-Unsubscribe lacks the RFC 8058
+#	List-Unsubscribe-Post is delivered tagged unsubscribe=fail (and the
+#	log says so), while a complete one is tagged unsubscribe=pass; with
+#	identity_action = quarantine (SIGHUP) the forged message is held
+#	instead. TAP output.
 
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -37,7 +40,7 @@ stop_milter() {
 	mpid=
 }
 
-echo "1..11"
+echo "1..16"
 SB_NO_TRAP=1 sb_setup || exit 1
 trap 'stop_milter; sb_stop' EXIT
 M="$SB/milter"
@@ -110,7 +113,33 @@ check "clean message delivered with the tag only" \
     'f=$(sb_sink_grep "^Subject: clean") &&
      grep -q "^X-Outguard-Result: $SB_HOSTNAME; identity=pass; unsubscribe=not-bulk" $f'
 
-# 10-11: quarantine instead of reject, through SIGHUP
+# 10-12: bulk mail without List-Unsubscribe-Post: delivered, tagged
+qid=$(sb_submit "$ALICE" bob@example.net alice secret-a \
+    --header "Subject: newsletter one" --header "Precedence: bulk" \
+    --header "List-Unsubscribe: <https://lists.outguard.test/u/1>" \
+    --body "News. To unsubscribe: https://lists.outguard.test/u/1")
+check "bulk, no List-Unsubscribe-Post: accepted" '[ -n "$qid" ]'
+sb_wait_log "$qid: to=<bob@example.net>.*status=sent" >/dev/null 2>&1
+check "bulk, no List-Unsubscribe-Post: tagged unsubscribe=fail at the sink" \
+    'f=$(sb_sink_grep "^Subject: newsletter one") &&
+     grep -Eq "^X-Outguard-Result: $SB_HOSTNAME; identity=pass; unsubscribe=fail.*post" $f &&
+     grep -q "^List-Unsubscribe: <https://lists.outguard.test/u/1>" $f'
+check "bulk, no List-Unsubscribe-Post: the log says why" \
+    'mlog "$qid: check=unsubscribe result=fail reason=[a-z-]*post.* action=tag"'
+# 13-14: the same with the RFC 8058 header: passes, tagged pass
+qid=$(sb_submit "$ALICE" bob@example.net alice secret-a \
+    --header "Subject: newsletter two" --header "Precedence: bulk" \
+    --header "List-Unsubscribe: <https://lists.outguard.test/u/2>" \
+    --header "List-Unsubscribe-Post: List-Unsubscribe=One-Click" \
+    --body "News. Unsubscribe here: https://lists.outguard.test/u/2")
+sb_wait_log "$qid: to=<bob@example.net>.*status=sent" >/dev/null 2>&1
+check "bulk with one-click unsubscribe: delivered" \
+    'sb_sink_grep "^Subject: newsletter two" >/dev/null'
+check "bulk with one-click unsubscribe: tagged unsubscribe=pass" \
+    'f=$(sb_sink_grep "^Subject: newsletter two") &&
+     grep -q "^X-Outguard-Result: $SB_HOSTNAME; identity=pass; unsubscribe=pass" $f'
+
+# 15-16: quarantine instead of reject, through SIGHUP
 conf quarantine >"$M/outguard.conf"
 kill -HUP "$mpid"
 mlog "reload: configuration" || true

@@ -3,7 +3,9 @@
  *	thread, against a real SQLite store: queued rows are written, one
  *	over-long field is cut and costs no other row of its batch, block
  *	sightings are written, a hold made through another handle comes
- *	back as a new hold set, and stop flushes what is queued
+ *	back as a new hold set, stop flushes what is queued, and
+ *	successful deliveries count towards the released incidents of the
+ *	provider's family only (og_store_incident_delivered())
  */
 #include "config.h"
 
@@ -152,6 +154,81 @@ test_blocks(void **state)
 	og_store_close(st);
 }
 
+/* incident - open an incident of provider, released when asked */
+static int64_t
+incident(struct og_store *st, const char *provider, int release)
+{
+	struct og_incident inc;
+	int64_t id;
+
+	memset(&inc, 0, sizeof(inc));
+	assert_int_equal(og_store_incident_open(st, "mx1.example.net", provider,
+	                     "203.0.113.5", 1795000000, &inc),
+	    OG_NOTFOUND);
+	id = inc.id;
+	if (release) {
+		og_free(inc.state);
+		inc.state = og_strdup("released");
+		inc.released = 1795000600;
+		assert_int_equal(
+		    og_store_incident_update(st, &inc, "test", 1795000600), 0);
+	}
+	og_store_incident_clear(&inc);
+	return id;
+}
+
+static long
+delivered(struct og_store *st, int64_t id)
+{
+	struct og_incident inc;
+	long n;
+
+	memset(&inc, 0, sizeof(inc));
+	assert_int_equal(og_store_incident_get(st, id, &inc), OG_FOUND);
+	n = inc.deliveries_after_release;
+	og_store_incident_clear(&inc);
+	return n;
+}
+
+static void
+test_deliveries_counted(void **state)
+{
+	struct og_store *st = open_store();
+	struct og_worker *w;
+	struct og_incident inc;
+	int64_t ms, open, yahoo;
+	int i;
+
+	(void)state;
+	ms = incident(st, "microsoft-consumer", 1);
+	open = incident(st, "google", 0);
+	yahoo = incident(st, "yahoo", 1);
+	w = og_worker_start(open_store(), 86400);
+	/* microsoft-365 shares microsoft-consumer's servers: same family */
+	for (i = 0; i < 5; i++)
+		assert_int_equal(og_worker_delivered(w, "microsoft-365"), 0);
+	assert_int_equal(og_worker_delivered(w, "microsoft-consumer"), 0);
+	assert_int_equal(og_worker_delivered(w, "google"), 0);
+	assert_int_equal(og_worker_delivered(w, "-"), -1);
+	og_worker_stop(w);
+	assert_int_equal(delivered(st, ms), 6);
+	assert_int_equal(delivered(st, open), 0); /* not released */
+	assert_int_equal(delivered(st, yahoo), 0); /* another family */
+	/* a writer with an older count never lowers it */
+	memset(&inc, 0, sizeof(inc));
+	assert_int_equal(og_store_incident_get(st, ms, &inc), OG_FOUND);
+	inc.deliveries_after_release = 2;
+	assert_int_equal(
+	    og_store_incident_update(st, &inc, "test", 1795000700), 0);
+	og_store_incident_clear(&inc);
+	assert_int_equal(delivered(st, ms), 6);
+	assert_int_equal(
+	    og_store_incident_delivered(st, "", 1, NULL), OG_ERROR);
+	assert_int_equal(
+	    og_store_incident_delivered(st, "microsoft", 0, NULL), OG_ERROR);
+	og_store_close(st);
+}
+
 static void
 test_holds_published(void **state)
 {
@@ -199,6 +276,7 @@ main(void)
 		cmocka_unit_test(test_records_and_flush),
 		cmocka_unit_test(test_blocks),
 		cmocka_unit_test(test_holds_published),
+		cmocka_unit_test(test_deliveries_counted),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

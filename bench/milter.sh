@@ -1,0 +1,268 @@
+#!/bin/bash
+# milter.sh - messages/s and latency of outguard-milter against a
+# do-nothing libmilter milter, measured in the same run
+# Usage: bench/milter.sh [BUILDDIR] [SECONDS]
+# Builds nothing: BUILDDIR (default ./_build) must hold
+# milter/outguard-milter, bench/bench_milter and bench/null_milter. For
+# real figures use an optimised build without sanitizers, e.g.
+#   mkdir /tmp/rel && cd /tmp/rel && /path/to/outguard/configure -q CFLAGS=-O2
+#   make -j2 milter/outguard-milter bench/bench_milter bench/null_milter
+#   /path/to/outguard/bench/milter.sh /tmp/rel
+# In a temporary directory it writes an outguard.conf (identity_action
+# and unsubscribe_action tag, a sender_login_maps file that gives
+# alice@example.com to the login alice, local_domains example.com, the
+# repository's contrib/unsub-keywords), starts outguard-milter (-d) and
+# two do-nothing milters on unix sockets: null_milter, which registers
+# only end-of-message and so is sent nothing else (the ceiling the
+# targets refer to), and null_milter -a, which negotiates the same steps
+# as outguard-milter and so receives the same bytes (what the protocol
+# alone costs). For 4096 and 102400 bytes and each concurrency
+# of BENCH_CONCURRENCY (default "1 8 32") it runs bench_milter for
+# SECONDS (default 10) against each milter in turn: bulk messages
+# (List-Unsubscribe, List-Unsubscribe-Post, Precedence: bulk, an https
+# unsubscribe link in the body) from alice@example.com, authenticated as
+# alice, so that both checks run to the end and pass. Each answer must
+# be continue or accept (never tempfail or reject), outguard-milter must
+# tag every message, and its log must show no failed check. It prints
+# the machine and how busy it was, each command and result line, the
+# milter's CPU per run, a table, and the ratios at concurrency 8 for
+# both sizes: outguard msgs/s / null msgs/s (target >= 0.80) and
+# outguard p99 / null p99 (target <= 1.5). As root the milter runs as
+# nobody.
+# Exit: 0 when every answer was right and both targets hold at
+# concurrency 8 for both sizes; 1 when not; 2 on set-up errors.
+set -eu
+srcdir=$(cd "$(dirname "$0")/.." && pwd)
+builddir=${1:-./_build}
+secs=${2:-10}
+concs=${BENCH_CONCURRENCY:-1 8 32}
+sizes="4096 102400"
+milter="$builddir/milter/outguard-milter"
+null="$builddir/bench/null_milter"
+bench="$builddir/bench/bench_milter"
+
+die() {
+	echo "milter.sh: $*" >&2
+	exit 2
+}
+for prog in "$milter" "$null" "$bench"; do
+	[ -x "$prog" ] || die "$prog not built (make milter/outguard-milter bench/bench_milter bench/null_milter)"
+done
+case $secs in
+'' | *[!0-9]*) die "SECONDS must be a number" ;;
+esac
+if [ "$secs" -lt 1 ] || [ "$secs" -gt 3600 ]; then
+	die "SECONDS must be 1..3600"
+fi
+for c in $concs; do
+	case $c in
+	'' | *[!0-9]*) die "BENCH_CONCURRENCY: expected numbers, got $c" ;;
+	esac
+done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/og-bench-milter.XXXXXX")
+pids=
+cleanup() {
+	local p
+	for p in $pids; do
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	for p in $pids; do
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.2
+		done
+		kill -KILL "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 2' INT TERM HUP
+chmod 0755 "$tmp" # run_user reads the configuration and the table
+
+if [ "$(id -u)" -eq 0 ]; then
+	run_user=nobody
+else
+	run_user=$(id -un)
+fi
+conf="$tmp/outguard.conf"
+printf 'alice@example.com\talice\n' >"$tmp/logins"
+cat >"$conf" <<EOF
+# written by bench/milter.sh
+milter_socket = unix:$tmp/outguard.sock
+milter_pid_file = $tmp/milter.pid
+run_user = $run_user
+myhostname = mta.example.com
+sender_login_maps = file:$tmp/logins
+local_domains = example.com
+unsub_keywords = $srcdir/contrib/unsub-keywords
+identity_action = tag
+unsubscribe_action = tag
+EOF
+chmod 0644 "$conf" "$tmp/logins"
+
+# start - run "$@" in the background (its stderr to log $1), wait for
+# socket $2
+start() {
+	local log=$1 sock=$2 i=0
+	shift 2
+	echo "command: $*"
+	"$@" 2>"$log" &
+	pids="$pids $!"
+	while [ ! -S "$sock" ]; do
+		i=$((i + 1))
+		if [ "$i" -gt 100 ] || ! kill -0 "$!" 2>/dev/null; then
+			cat "$log" >&2
+			die "$1 did not start"
+		fi
+		sleep 0.1
+	done
+}
+
+# cpu_ticks - utime+stime of process $1
+cpu_ticks() {
+	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+# machine_ticks - "busy total" clock ticks of all CPUs since boot
+machine_ticks() {
+	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9,
+	    $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat
+}
+
+echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(uname -sr)"
+echo "load average before: $(cut -d ' ' -f 1-3 /proc/loadavg)"
+if sed -n 's/^OG_CFLAGS = //p' "$builddir/Makefile" 2>/dev/null |
+	grep -q -- '-fsanitize'; then
+	echo "warning: $builddir is a sanitizer build: the figures are not representative"
+fi
+echo "build: $builddir ($(sed -n 's/^CFLAGS = //p' "$builddir/Makefile" 2>/dev/null | head -n 1))"
+
+start "$tmp/null.log" "$tmp/null.sock" "$null" -p "unix:$tmp/null.sock"
+null_pid=${pids##* }
+start "$tmp/nullall.log" "$tmp/nullall.sock" "$null" -a -p "unix:$tmp/nullall.sock"
+nullall_pid=${pids##* }
+start "$tmp/milter.log" "$tmp/outguard.sock" "$milter" -d -c "$conf"
+milter_pid=${pids##* }
+
+ncpu=$(nproc)
+hz=$(getconf CLK_TCK)
+m0=$(machine_ticks)
+sleep 2
+m1=$(machine_ticks)
+echo "machine busy before the runs: $(echo "$m0 $m1" | awk -v n="$ncpu" '{ printf "%.2f", n * ($3 - $1) / ($4 - $2) }') of $ncpu cores"
+
+# field - the value of key $1 in the result line $res
+field() {
+	echo "$res" | tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+# count - the count of result or change $1 in the result line $res
+count() {
+	echo "$res" | tr ' ,=' '\n\n\n' | sed -n "s/^$1://p"
+}
+
+errors=0
+table=""
+for size in $sizes; do
+	for c in $concs; do
+		for m in null nullall outguard; do
+			case $m in
+			null) sock=$tmp/null.sock pid=$null_pid ;;
+			nullall) sock=$tmp/nullall.sock pid=$nullall_pid ;;
+			*) sock=$tmp/outguard.sock pid=$milter_pid ;;
+			esac
+			cmd=("$bench" -s "unix:$sock" -l "$m" -c "$c" -t "$secs"
+				-z "$size" -b -a alice -f alice@example.com)
+			echo
+			echo "command: ${cmd[*]}"
+			t0=$(cpu_ticks "$pid")
+			m0=$(machine_ticks)
+			res=$(timeout $((secs + 60)) "${cmd[@]}" 2>"$tmp/bench.err") || true
+			m1=$(machine_ticks)
+			t1=$(cpu_ticks "$pid")
+			head -n 5 "$tmp/bench.err"
+			echo "$res"
+			if [ -z "$res" ]; then
+				echo "no result: bench_milter failed"
+				errors=$((errors + 1))
+				continue
+			fi
+			cpu=$(awk -v d="$((t1 - t0))" -v hz="$hz" -v s="$(field secs)" \
+			    'BEGIN { printf "%.2f", d / hz / s }')
+			busy=$(echo "$m0 $m1" | awk -v n="$ncpu" \
+			    '{ printf "%.2f", n * ($3 - $1) / ($4 - $2) }')
+			echo "cpu: milter $cpu cores; machine $busy of $ncpu cores busy"
+			n=$(field msgs)
+			ok=$(($(count continue) + $(count accept)))
+			if [ "$(field errors)" != 0 ] || [ "$n" -eq 0 ] ||
+				[ "$ok" -ne "$n" ]; then
+				echo "error: protocol errors, or answers other than continue/accept"
+				errors=$((errors + 1))
+			fi
+			if [ "$m" = outguard ] && [ "$(count addheader)" -ne "$n" ]; then
+				echo "error: outguard-milter did not tag every message"
+				errors=$((errors + 1))
+			fi
+			eval "rate_${m}_${size}_$c=$(field msgs_per_s)"
+			eval "p99_${m}_${size}_$c=$(field p99_ms)"
+			table="$table$(printf '| %s | %s | %s | %s | %s | %s | %s | %s |' \
+			    "$m" "$size" "$c" "$(field msgs_per_s)" \
+			    "$(field p50_ms)" "$(field p99_ms)" "$cpu" "$busy")
+"
+		done
+	done
+done
+
+# the milter's own verdicts: both checks ran and passed on every message
+fails=$(grep -c -E 'check=(identity|unsubscribe) result=(fail|error|unchecked)' "$tmp/milter.log" || true)
+passes=$(grep -c -E 'check=unsubscribe result=pass' "$tmp/milter.log" || true)
+echo
+echo "outguard-milter log: $passes unsubscribe passes, $fails failed or unchecked checks"
+if [ "$fails" -ne 0 ] || [ "$passes" -eq 0 ]; then
+	grep -m 3 -E 'result=(fail|error|unchecked)' "$tmp/milter.log" || true
+	errors=$((errors + 1))
+fi
+if grep -q -E 'warning|error' "$tmp/milter.log"; then
+	grep -m 5 -E 'warning|error' "$tmp/milter.log"
+fi
+
+echo
+echo "| milter | size | concurrency | msgs/s | p50 ms | p99 ms | milter cpu (cores) | machine busy (cores) |"
+echo "|---|---|---|---|---|---|---|---|"
+printf '%s' "$table"
+
+echo
+missed=0
+case " $concs " in
+*" 8 "*)
+	for size in $sizes; do
+		eval "o=\${rate_outguard_${size}_8:-0} n=\${rate_null_${size}_8:-0}"
+		eval "op=\${p99_outguard_${size}_8:-0} np=\${p99_null_${size}_8:-0}"
+		# shellcheck disable=SC2154 # set by the eval above
+		line=$(awk -v o="$o" -v n="$n" -v op="$op" -v np="$np" -v s="$size" 'BEGIN {
+		    r = n > 0 ? o / n : 0; p = np > 0 ? op / np : 99
+		    printf "size %s, concurrency 8: msgs/s ratio %.2f (target >= 0.80: %s), " \
+		        "p99 ratio %.2f (target <= 1.5: %s)\n", s, r,
+		        (r >= 0.80 ? "met" : "MISSED"), p,
+		        (p <= 1.5 ? "met" : "MISSED") }')
+		echo "$line"
+		case $line in
+		*MISSED*) missed=$((missed + 1)) ;;
+		esac
+	done
+	;;
+*)
+	echo "no run at concurrency 8: targets not checked"
+	missed=1
+	;;
+esac
+if [ "$errors" -gt 0 ]; then
+	echo "FAILED: $errors errors"
+	exit 1
+fi
+if [ "$missed" -gt 0 ]; then
+	echo "FAILED: $missed target(s) missed"
+	exit 1
+fi
+echo "OK"

@@ -1,0 +1,745 @@
+/*
+ * t_dkimsign.c - unit tests for dkimsign.c and dkimkeys.c: KeyTable
+ *	and SigningTable parsing, the simple form, key loading, signing
+ * DESCRIPTION: an RSA-2048 and an Ed25519 key are made here (OpenSSL)
+ *	in a temporary directory; messages signed through og_dkim_sign_*
+ *	are verified by libopendkim's own verifier, fed the matching
+ *	"v=DKIM1; k=...; p=..." records through a key-lookup callback (no
+ *	DNS). A message altered after signing must fail: the negative
+ *	control that shows the verification can fail. Table cases are
+ *	rows that name themselves. The independent verifier (dkimpy)
+ *	runs in the sandbox tests, not here.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <opendkim/dkim.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "conf.h"
+#include "dkimsign.h"
+#include "strbuf.h"
+#include "util.h"
+
+/*
+ * XXX: libopendkim 2.11.0~beta2 (Debian 12) leaks, per RSA signature,
+ * the key it parsed in dkim_privkey_load() (its crypto block and the
+ * EVP_PKEY, about 500 bytes); dkim_free() does not release them.
+ * Ed25519 handles do not leak. Only that leak is suppressed, and the
+ * full stack is needed to see the frame (libcrypto lacks frame
+ * pointers). Without the sanitizers these hooks are never called.
+ */
+const char *__asan_default_options(void);
+const char *__lsan_default_suppressions(void);
+
+const char *
+__asan_default_options(void)
+{
+	return "fast_unwind_on_malloc=0";
+}
+
+const char *
+__lsan_default_suppressions(void)
+{
+	return "leak:dkim_privkey_load\n";
+}
+
+static char dir[64];
+static char rsa_rec[1024], ed_rec[1024]; /* the TXT records */
+
+/* ---- fixtures ---- */
+
+static void
+b64(const unsigned char *in, size_t len, char *out, size_t size)
+{
+	assert_true(4 * ((len + 2) / 3) + 1 <= size);
+	(void)EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+}
+
+static void
+write_file(const char *name, const char *text, mode_t mode)
+{
+	char path[128];
+	FILE *fp;
+
+	(void)snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_non_null(fp = fopen(path, "w"));
+	(void)fputs(text, fp);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static void
+write_key(const char *name, EVP_PKEY *pk)
+{
+	char path[128];
+	FILE *fp;
+
+	(void)snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_non_null(fp = fopen(path, "w"));
+	assert_int_equal(
+	    PEM_write_PrivateKey(fp, pk, NULL, NULL, 0, NULL, NULL), 1);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(chmod(path, 0600), 0);
+}
+
+static int
+setup(void **state)
+{
+	const char *tmp = getenv("TMPDIR");
+	unsigned char *der = NULL, raw[32];
+	size_t rawlen = sizeof(raw);
+	char p[800];
+	EVP_PKEY *rsa, *ed;
+	int n;
+
+	(void)state;
+	(void)snprintf(dir, sizeof(dir), "%.40s/t_dkimsign.XXXXXX",
+	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	if (rsa == NULL || ed == NULL)
+		return -1;
+	write_key("rsa.pem", rsa);
+	write_key("ed.pem", ed);
+	n = i2d_PUBKEY(rsa, &der);
+	b64(der, (size_t)n, p, sizeof(p));
+	(void)snprintf(rsa_rec, sizeof(rsa_rec), "v=DKIM1; k=rsa; p=%s", p);
+	OPENSSL_free(der);
+	assert_int_equal(EVP_PKEY_get_raw_public_key(ed, raw, &rawlen), 1);
+	b64(raw, rawlen, p, sizeof(p));
+	(void)snprintf(ed_rec, sizeof(ed_rec), "v=DKIM1; k=ed25519; p=%s", p);
+	EVP_PKEY_free(rsa);
+	EVP_PKEY_free(ed);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	static const char *const files[] = { "rsa.pem", "ed.pem", "KeyTable",
+		"SigningTable", "outguard.conf" };
+	char path[128];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < OG_NELEM(files); i++) {
+		(void)snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		(void)unlink(path);
+	}
+	return rmdir(dir);
+}
+
+/* load - og_dkim_keys_load() on a config of conf_text; err filled */
+static struct og_dkim_keys *
+load(const char *conf_text, struct og_strbuf *err)
+{
+	struct og_dkim_keys *k;
+	struct og_conf *cf;
+	char path[128];
+
+	write_file("outguard.conf", conf_text, 0600);
+	(void)snprintf(path, sizeof(path), "%s/outguard.conf", dir);
+	og_strbuf_init(err, 0);
+	if ((cf = og_conf_load(path, err)) == NULL)
+		fail_msg("conf: %s", og_strbuf_str(err));
+	k = og_dkim_keys_load(cf, err);
+	og_conf_free(cf);
+	return k;
+}
+
+/* tables - the standard KeyTable and SigningTable, and their config */
+static struct og_dkim_keys *
+tables(const char *extra_conf, struct og_strbuf *err)
+{
+	char kt[512], conf[512];
+
+	(void)snprintf(kt, sizeof(kt),
+	    "# name   domain:selector:key\n"
+	    "rsa      Example.COM:rsa1:%s/rsa.pem\n"
+	    "ed       example.com:ed1:%s/ed.pem   # the RFC 8463 one\n",
+	    dir, dir);
+	write_file("KeyTable", kt, 0644);
+	write_file("SigningTable", "*@example.com rsa ed\n", 0644);
+	(void)snprintf(conf, sizeof(conf),
+	    "dkim_key_table = %s/KeyTable\n"
+	    "dkim_signing_table = %s/SigningTable\n%s",
+	    dir, dir, extra_conf);
+	return load(conf, err);
+}
+
+/* ---- signing and verifying ---- */
+
+static const char *const msg_hdrs[][2] = {
+	{ "From", "Boss <boss@example.com>" },
+	{ "To", "someone@example.net" },
+	{ "Subject", "folded\n\tsubject line" },
+	{ "Date", "Mon, 23 Nov 2026 05:00:00 +0000" },
+	{ "Message-ID", "<1@example.com>" },
+	{ "List-Unsubscribe", "<https://example.com/u?x=1>" },
+	{ "List-Unsubscribe-Post", "List-Unsubscribe=One-Click" },
+	{ "X-Unsigned", " kept with its own space" },
+};
+static const char msg_body[] = "Hello,\r\n\r\nthe body.\r\n";
+
+static DKIM_STAT
+key_lookup(DKIM *d, DKIM_SIGINFO *sig, unsigned char *buf, size_t len)
+{
+	const char *sel = (const char *)dkim_sig_getselector(sig);
+
+	(void)d;
+	if (strcmp(sel, "rsa1") == 0)
+		(void)og_strlcpy((char *)buf, rsa_rec, len);
+	else if (strcmp(sel, "ed1") == 0)
+		(void)og_strlcpy((char *)buf, ed_rec, len);
+	else
+		return DKIM_STAT_NOKEY;
+	return DKIM_STAT_OK;
+}
+
+/* crlf - "Name: value" with every LF made CRLF, into sb */
+static void
+crlf(struct og_strbuf *sb, const char *name, const char *value)
+{
+	const char *p;
+
+	og_strbuf_reset(sb);
+	(void)og_strbuf_addf(sb, "%s:%s", name, value[0] == ' ' ? "" : " ");
+	for (p = value; *p != '\0'; p++)
+		if (*p == '\n')
+			(void)og_strbuf_adds(sb, "\r\n");
+		else if (*p != '\r')
+			(void)og_strbuf_addc(sb, (unsigned char)*p);
+}
+
+/*
+ * verify - libopendkim's verdict on the signatures sigs over the test
+ * message (tamper 1: a changed body, 2: a changed Subject): how many
+ * signatures passed
+ */
+static int
+verify(char **sigs, size_t n, int tamper)
+{
+	DKIM_SIGINFO **list;
+	struct og_strbuf h;
+	DKIM_LIB *lib;
+	DKIM_STAT st;
+	DKIM *d;
+	size_t i;
+	int nsigs = 0, pass = 0;
+
+	assert_non_null(lib = dkim_init(NULL, NULL));
+	assert_int_equal(dkim_set_key_lookup(lib, key_lookup), DKIM_STAT_OK);
+	assert_non_null(
+	    d = dkim_verify(lib, (const unsigned char *)"t", NULL, &st));
+	og_strbuf_init(&h, 0);
+	for (i = 0; i < n; i++) {
+		crlf(&h, "DKIM-Signature", sigs[i]);
+		assert_int_equal(dkim_header(d, (unsigned char *)h.data, h.len),
+		    DKIM_STAT_OK);
+	}
+	for (i = 0; i < OG_NELEM(msg_hdrs); i++) {
+		crlf(&h, msg_hdrs[i][0],
+		    tamper == 2 && i == 2 ? "another subject" : msg_hdrs[i][1]);
+		assert_int_equal(dkim_header(d, (unsigned char *)h.data, h.len),
+		    DKIM_STAT_OK);
+	}
+	(void)dkim_eoh(d);
+	(void)dkim_body(d,
+	    (unsigned char *)(tamper == 1 ? "Hello,\r\n\r\nthe b0dy.\r\n"
+	                                  : msg_body),
+	    strlen(msg_body));
+	(void)dkim_eom(d, NULL);
+	if (dkim_getsiglist(d, &list, &nsigs) == DKIM_STAT_OK)
+		for (i = 0; i < (size_t)nsigs; i++)
+			pass += (dkim_sig_getflags(list[i]) &
+			            DKIM_SIGFLAG_PASSED) != 0 &&
+			    dkim_sig_getbh(list[i]) == DKIM_SIGBH_MATCH;
+	og_strbuf_release(&h);
+	(void)dkim_free(d);
+	dkim_close(lib);
+	return pass;
+}
+
+/* sign - sign the test message From from; the values in sigs */
+static size_t
+sign(const struct og_dkim_keys *k, const char *from, char **sigs,
+    struct og_strbuf *desc)
+{
+	struct og_dkim_sign *s;
+	const char *why = NULL;
+	size_t i, n = 0;
+
+	if ((s = og_dkim_sign_begin(k, from, NULL, 0, &why)) == NULL)
+		fail_msg("begin: %s", why);
+	for (i = 0; i < OG_NELEM(msg_hdrs); i++)
+		assert_int_equal(
+		    og_dkim_sign_header(s, msg_hdrs[i][0], msg_hdrs[i][1]), 0);
+	assert_int_equal(og_dkim_sign_eoh(s), 0);
+	/* the body in two chunks, as the milter may get it */
+	assert_int_equal(
+	    og_dkim_sign_body(s, (const unsigned char *)msg_body, 7), 0);
+	assert_int_equal(
+	    og_dkim_sign_body(
+	        s, (const unsigned char *)msg_body + 7, strlen(msg_body) - 7),
+	    0);
+	if (og_dkim_sign_end(s, sigs, &n, desc, &why) < 0)
+		fail_msg("end: %s", why);
+	og_dkim_sign_free(s);
+	return n;
+}
+
+/* tag - the value of tag t in signature value sig, white space out */
+static void
+tag(const char *sig, const char *t, char *out, size_t size)
+{
+	const char *p = sig;
+	size_t n = 0, tl = strlen(t);
+
+	while ((p = strstr(p, t)) != NULL && p > sig && p[-1] != ';' &&
+	    p[-1] != ' ' && p[-1] != '\t' && p[-1] != '\n')
+		p += tl;
+	assert_non_null(p);
+	for (p += tl; *p != '\0' && *p != ';' && n + 1 < size; p++)
+		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+			out[n++] = *p;
+	out[n] = '\0';
+}
+
+static void
+test_sign_verify(void **state)
+{
+	struct og_dkim_keys *k;
+	struct og_strbuf err, desc;
+	char *sigs[OG_DKIM_PER_MSG_MAX], h[1024], *p;
+	size_t n, i, nfrom = 0;
+
+	(void)state;
+	if ((k = tables("", &err)) == NULL)
+		fail_msg("%s", og_strbuf_str(&err));
+	og_strbuf_release(&err);
+	assert_int_equal(og_dkim_keys_count(k), 2);
+	og_strbuf_init(&desc, 0);
+	n = sign(k, "Boss@Example.com", sigs, &desc);
+	assert_int_equal(n, 2);
+	assert_string_equal(og_strbuf_str(&desc),
+	    "d=example.com s=rsa1 a=rsa-sha256, "
+	    "d=example.com s=ed1 a=ed25519-sha256");
+	/* the RSA signature first; each with its algorithm */
+	tag(sigs[0], "a=", h, sizeof(h));
+	assert_string_equal(h, "rsa-sha256");
+	tag(sigs[1], "a=", h, sizeof(h));
+	assert_string_equal(h, "ed25519-sha256");
+	for (i = 0; i < n; i++) {
+		assert_null(strchr(sigs[i], '\r'));
+		tag(sigs[i], "c=", h, sizeof(h));
+		assert_string_equal(h, "relaxed/relaxed");
+		tag(sigs[i], "h=", h, sizeof(h));
+		(void)og_lowercase(h);
+		assert_non_null(strstr(h, "list-unsubscribe:"));
+		assert_non_null(strstr(h, "list-unsubscribe-post"));
+		assert_null(strstr(h, "x-unsigned"));
+		for (nfrom = 0, p = h; (p = strstr(p, "from")) != NULL; p++)
+			nfrom++;
+		assert_int_equal(nfrom, 2); /* one From, oversigned */
+	}
+	assert_int_equal(verify(sigs, n, 0), 2);
+	/* negative controls: the same check fails on an altered message */
+	assert_int_equal(verify(sigs, n, 1), 0);
+	assert_int_equal(verify(sigs, n, 2), 0);
+	for (i = 0; i < n; i++)
+		og_free(sigs[i]);
+	og_strbuf_release(&desc);
+	og_dkim_keys_free(k);
+}
+
+/* ---- several threads sign different messages on one key set ---- */
+
+struct worker {
+	const struct og_dkim_keys *k;
+	int ok;
+};
+
+static void *
+worker(void *arg)
+{
+	struct worker *w = arg;
+	char *sigs[OG_DKIM_PER_MSG_MAX];
+	const char *why;
+	struct og_dkim_sign *s;
+	size_t n, i, j;
+	int rounds;
+
+	w->ok = 0;
+	for (rounds = 0; rounds < 10; rounds++) {
+		if ((s = og_dkim_sign_begin(
+		         w->k, "a@example.com", NULL, 0, &why)) == NULL)
+			return NULL;
+		for (i = 0; i < OG_NELEM(msg_hdrs); i++)
+			(void)og_dkim_sign_header(
+			    s, msg_hdrs[i][0], msg_hdrs[i][1]);
+		(void)og_dkim_sign_eoh(s);
+		(void)og_dkim_sign_body(
+		    s, (const unsigned char *)msg_body, strlen(msg_body));
+		if (og_dkim_sign_end(s, sigs, &n, NULL, &why) == 0) {
+			w->ok += n == 2;
+			for (j = 0; j < n; j++)
+				og_free(sigs[j]);
+		}
+		og_dkim_sign_free(s);
+	}
+	return NULL;
+}
+
+static void
+test_threads(void **state)
+{
+	struct og_dkim_keys *k;
+	struct og_strbuf err;
+	struct worker w[4];
+	pthread_t t[4];
+	size_t i;
+
+	(void)state;
+	if ((k = tables("", &err)) == NULL)
+		fail_msg("%s", og_strbuf_str(&err));
+	og_strbuf_release(&err);
+	for (i = 0; i < OG_NELEM(t); i++) {
+		w[i].k = k;
+		assert_int_equal(pthread_create(&t[i], NULL, worker, &w[i]), 0);
+	}
+	for (i = 0; i < OG_NELEM(t); i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(w[i].ok, 10);
+	}
+	og_dkim_keys_free(k);
+}
+
+/* ---- no key, unsafe keys, unreadable keys, bad configurations ---- */
+
+static void
+test_unsigned_domain(void **state)
+{
+	struct og_dkim_keyref refs[OG_DKIM_PER_MSG_MAX];
+	struct og_dkim_keys *k;
+	struct og_strbuf err;
+	const char *why = NULL;
+
+	(void)state;
+	if ((k = tables("", &err)) == NULL)
+		fail_msg("%s", og_strbuf_str(&err));
+	og_strbuf_release(&err);
+	assert_int_equal(og_dkim_keys_find(k, "a@example.org", refs, 4), 0);
+	assert_int_equal(og_dkim_keys_find(k, "a@sub.example.com", refs, 4), 0);
+	assert_int_equal(og_dkim_keys_find(k, "no-at-sign", refs, 4), 0);
+	assert_int_equal(og_dkim_keys_find(k, "a@", refs, 4), 0);
+	assert_null(og_dkim_sign_begin(k, "a@example.org", NULL, 0, &why));
+	assert_string_equal(why, "no key for the From domain");
+	assert_null(og_dkim_sign_begin(k, "", NULL, 0, &why));
+	assert_non_null(why);
+	og_dkim_keys_free(k);
+}
+
+static void
+test_safe_keys(void **state)
+{
+	struct og_dkim_keys *k;
+	struct og_strbuf err;
+	char path[128];
+
+	(void)state;
+	(void)snprintf(path, sizeof(path), "%s/rsa.pem", dir);
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_null(k = tables("dkim_require_safe_keys = yes\n", &err));
+	assert_non_null(strstr(og_strbuf_str(&err), "rsa.pem: mode 0644"));
+	assert_non_null(strstr(og_strbuf_str(&err), "/KeyTable:2: "));
+	og_strbuf_release(&err);
+	k = tables("dkim_require_safe_keys = no\n", &err);
+	if (k == NULL)
+		fail_msg("%s", og_strbuf_str(&err));
+	og_strbuf_release(&err);
+	og_dkim_keys_free(k);
+	assert_int_equal(chmod(path, 0600), 0);
+}
+
+struct conf_case {
+	const char *conf; /* @D@: the temporary directory */
+	const char *err; /* a substring of the error; NULL: loads */
+	size_t nkeys;
+};
+
+static const struct conf_case conf_cases[] = {
+	{ "", NULL, 0 }, /* signing off */
+	{ "dkim_domain = example.com\ndkim_selector = rsa1 ed1\n"
+	  "dkim_key_file = @D@/rsa.pem @D@/ed.pem\n",
+	    NULL, 2 },
+	{ "dkim_domain = example.com\ndkim_selector = rsa1\n"
+	  "dkim_key_file = @D@/rsa.pem\n",
+	    NULL, 1 },
+	{ "dkim_domain = example.com\ndkim_selector = rsa1\n",
+	    "dkim_domain: 1 domain(s), 1 selector(s), 0 key file(s)", 0 },
+	{ "dkim_domain = example.com\ndkim_selector = rsa1 ed1\n"
+	  "dkim_key_file = @D@/rsa.pem\n",
+	    "dkim_domain: ", 0 },
+	{ "dkim_domain = example.com\ndkim_selector = rsa1\n"
+	  "dkim_key_file = @D@/rsa.pem\ndkim_key_table = @D@/KeyTable\n",
+	    "not both", 0 },
+	{ "dkim_key_table = @D@/KeyTable\n", "dkim_key_table: needs", 0 },
+	{ "dkim_domain = example.com\ndkim_selector = rsa1\n"
+	  "dkim_key_file = /nonexistent/key.pem\n",
+	    "dkim_key_file: /nonexistent/key.pem: No such file", 0 },
+	{ "dkim_domain = example.com\ndkim_selector = rsa1\n"
+	  "dkim_key_file = @D@/KeyTable\n",
+	    "not an unencrypted PEM or DER private key", 0 },
+};
+
+/* subst - text with every "@D@" made the temporary directory */
+static void
+subst(char *out, size_t size, const char *text)
+{
+	struct og_strbuf sb;
+	const char *p;
+
+	og_strbuf_init(&sb, 0);
+	for (p = text; *p != '\0'; p++)
+		if (strncmp(p, "@D@", 3) == 0) {
+			(void)og_strbuf_adds(&sb, dir);
+			p += 2;
+		} else
+			(void)og_strbuf_addc(&sb, (unsigned char)*p);
+	assert_true(og_strlcpy(out, og_strbuf_str(&sb), size) < size);
+	og_strbuf_release(&sb);
+}
+
+static void
+test_conf_table(void **state)
+{
+	struct og_dkim_keyref refs[OG_DKIM_PER_MSG_MAX];
+	struct og_dkim_keys *k;
+	struct og_strbuf err;
+	char conf[512];
+	size_t i;
+
+	(void)state;
+	write_file("KeyTable", "k example.com:s:/x/y.pem\n", 0600);
+	for (i = 0; i < OG_NELEM(conf_cases); i++) {
+		const struct conf_case *c = &conf_cases[i];
+
+		subst(conf, sizeof(conf), c->conf);
+		k = load(conf, &err);
+		if (c->err == NULL && k == NULL)
+			fail_msg("row %zu: %s", i, og_strbuf_str(&err));
+		if (c->err != NULL &&
+		    (k != NULL || strstr(og_strbuf_str(&err), c->err) == NULL))
+			fail_msg("row %zu: want \"%s\", got \"%s\"", i, c->err,
+			    og_strbuf_str(&err));
+		assert_int_equal(og_dkim_keys_count(k), c->nkeys);
+		if (c->nkeys > 0) {
+			/* the simple form: the domain and its subdomains */
+			assert_int_equal(
+			    og_dkim_keys_find(k, "x@mail.EXAMPLE.com", refs, 4),
+			    c->nkeys);
+			assert_int_equal(
+			    og_dkim_keys_find(k, "x@example.com", refs, 4),
+			    c->nkeys);
+			assert_int_equal(
+			    og_dkim_keys_find(k, "x@badexample.com", refs, 4),
+			    0);
+			assert_string_equal(refs[0].selector, "rsa1");
+			assert_int_equal(refs[0].alg, OG_DKIM_RSA);
+			if (c->nkeys == 2)
+				assert_int_equal(refs[1].alg, OG_DKIM_ED25519);
+		}
+		og_dkim_keys_free(k);
+		og_strbuf_release(&err);
+	}
+}
+
+/* ---- tables from memory ---- */
+
+struct table_case {
+	const char *kt, *st;
+	const char *err; /* the whole first error line; NULL: parses */
+};
+
+#define KT4                                                                    \
+	"a example.com:s1:/k/a.pem\nb example.com:s2:/k/b.pem\n"               \
+	"c EXAMPLE.net:s3:/k/c.pem\nd example.org:s4:/k/d.pem\n"
+
+static const struct table_case table_cases[] = {
+	{ KT4, "* d\n", NULL },
+	{ "k example.com:sel\n", "",
+	    "KeyTable:1: expected DOMAIN:SELECTOR:KEY "
+	    "after the key name" },
+	{ "\n# c\nk example.com:sel:relative/key.pem\n", "",
+	    "KeyTable:3: the key file must be an absolute path" },
+	{ "k\n", "", "KeyTable:1: expected NAME DOMAIN:SELECTOR:KEY" },
+	{ "k example.com:s:/k x\n", "",
+	    "KeyTable:1: text after DOMAIN:SELECTOR:KEY" },
+	{ "k exa mple.com\n", "",
+	    "KeyTable:1: text after DOMAIN:SELECTOR:KEY" },
+	{ "k %:s:/k\n", "",
+	    "KeyTable:1: a % domain is not supported: name "
+	    "the domain" },
+	{ "k ex..com:s:/k\n", "", "KeyTable:1: bad signing domain" },
+	{ "k example.com:s/1:/k\n", "",
+	    "KeyTable:1: bad selector (1-63 of [A-Za-z0-9._-])" },
+	{ "k example.com:s:/k\nk example.com:t:/k\n", "",
+	    "KeyTable:2: key name k defined twice" },
+	{ KT4, "*@example.com nokey\n",
+	    "SigningTable:1: key nokey is not in the KeyTable" },
+	{ KT4, "*@example.com a b c d e\n",
+	    "SigningTable:1: more than 4 keys on one line" },
+	{ KT4, "\n*@example.com\n",
+	    "SigningTable:2: expected PATTERN "
+	    "KEYNAME..." },
+	{ "k example.com:s:/k\n\0x example.com:t:/k\n", "",
+	    "KeyTable:2: NUL byte" },
+};
+
+static void
+test_table_errors(void **state)
+{
+	struct og_dkim_keys *k;
+	struct og_strbuf err;
+	const char *nl;
+	size_t i, klen;
+
+	(void)state;
+	for (i = 0; i < OG_NELEM(table_cases); i++) {
+		const struct table_case *c = &table_cases[i];
+
+		klen = strlen(c->kt);
+		if (klen > 0 && c->kt[klen - 1] == '\n' &&
+		    strstr(c->err != NULL ? c->err : "", "NUL") != NULL)
+			klen += strlen(c->kt + klen + 1) + 1;
+		og_strbuf_init(&err, 0);
+		k = og_dkim_keys_parse(c->kt, klen, c->st, strlen(c->st), &err);
+		if (c->err == NULL) {
+			if (k == NULL)
+				fail_msg("row %zu: %s", i, og_strbuf_str(&err));
+		} else {
+			assert_null(k);
+			nl = strchr(og_strbuf_str(&err), '\n');
+			assert_non_null(nl);
+			if (strncmp(og_strbuf_str(&err), c->err,
+			        (size_t)(nl - err.data)) != 0 ||
+			    strlen(c->err) != (size_t)(nl - err.data))
+				fail_msg("row %zu: want \"%s\", got \"%s\"", i,
+				    c->err, og_strbuf_str(&err));
+		}
+		og_dkim_keys_free(k);
+		og_strbuf_release(&err);
+	}
+}
+
+/* OG_DKIM_KEYS_MAX keys load; one more is an error on its line */
+static void
+test_too_many_keys(void **state)
+{
+	struct og_dkim_keys *k;
+	struct og_strbuf kt, err;
+	char want[64];
+	size_t i;
+
+	(void)state;
+	og_strbuf_init(&kt, OG_DKIM_TABLE_MAX);
+	for (i = 0; i < OG_DKIM_KEYS_MAX; i++)
+		assert_int_equal(
+		    og_strbuf_addf(&kt, "k%zu example.com:s:/k\n", i), 0);
+	og_strbuf_init(&err, 0);
+	k = og_dkim_keys_parse(kt.data, kt.len, "* k9999\n", 8, &err);
+	if (k == NULL)
+		fail_msg("%s", og_strbuf_str(&err));
+	assert_int_equal(og_dkim_keys_count(k), OG_DKIM_KEYS_MAX);
+	og_dkim_keys_free(k);
+	assert_int_equal(og_strbuf_adds(&kt, "one example.com:s:/k\n"), 0);
+	assert_null(k = og_dkim_keys_parse(kt.data, kt.len, "", 0, &err));
+	(void)snprintf(want, sizeof(want), "KeyTable:%d: more than %d keys\n",
+	    OG_DKIM_KEYS_MAX + 1, OG_DKIM_KEYS_MAX);
+	assert_string_equal(og_strbuf_str(&err), want);
+	og_strbuf_release(&kt);
+	og_strbuf_release(&err);
+}
+
+/* the first matching line wins: most specific lines first */
+static void
+test_precedence(void **state)
+{
+	static const char st[] = "# pattern keys\n"
+	                         "Boss@Example.com  a\n"
+	                         "*@example.com     b   # any user\n"
+	                         "example.net       c\n"
+	                         "@example.org      a,b\n"
+	                         "*.example.net     b\n"
+	                         "*                 d\n";
+	static const struct {
+		const char *from, *key;
+		size_t n;
+	} rows[] = {
+		{ "boss@example.com", "a", 1 },
+		{ "BOSS@EXAMPLE.COM", "a", 1 },
+		{ "other@example.com", "b", 1 },
+		{ "x@example.net", "c", 1 },
+		{ "x@example.org", "a", 2 },
+		{ "x@mail.example.net", "b", 1 },
+		{ "x@sub.example.com", "d", 1 },
+		{ "x@anything.example", "d", 1 },
+	};
+	struct og_dkim_keyref refs[OG_DKIM_PER_MSG_MAX];
+	struct og_dkim_keys *k;
+	struct og_strbuf err;
+	size_t i;
+
+	(void)state;
+	og_strbuf_init(&err, 0);
+	k = og_dkim_keys_parse(KT4, strlen(KT4), st, strlen(st), &err);
+	if (k == NULL)
+		fail_msg("%s", og_strbuf_str(&err));
+	assert_int_equal(og_dkim_keys_count(k), 4);
+	for (i = 0; i < OG_NELEM(rows); i++) {
+		if (og_dkim_keys_find(k, rows[i].from, refs, 4) != rows[i].n ||
+		    strcmp(refs[0].name, rows[i].key) != 0)
+			fail_msg("%s: want %s", rows[i].from, rows[i].key);
+	}
+	/* max bounds the answer; domains come back lowercase */
+	assert_int_equal(og_dkim_keys_find(k, "x@example.org", refs, 1), 1);
+	assert_int_equal(og_dkim_keys_find(k, "x@example.net", refs, 4), 1);
+	assert_string_equal(refs[0].domain, "example.net");
+	assert_string_equal(refs[0].selector, "s3");
+	assert_string_equal(refs[0].file, "/k/c.pem");
+	og_dkim_keys_free(k);
+	og_strbuf_release(&err);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_table_errors),
+		cmocka_unit_test(test_too_many_keys),
+		cmocka_unit_test(test_precedence),
+		cmocka_unit_test(test_sign_verify),
+		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_unsigned_domain),
+		cmocka_unit_test(test_safe_keys),
+		cmocka_unit_test(test_conf_table),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
