@@ -44,6 +44,9 @@
 #     list for a non-root caller of a set-gid program (mail_conf_suck()),
 #     so the system needs no /etc/postfix/main.cf at all (a "No
 #     configuration" install has none) and the rig never creates one.
+#   - postfix-script warns about every group- or other-writable file of
+#     the queue and config directories, and CI may run with umask 0002 or
+#     0000: the rig sets umask 022 for itself (and `make check` does too).
 #   - mktemp -d makes $SB mode 0700; Postfix daemons (user postfix) must
 #     traverse it to reach the queue, so $SB is made 0755 and every parent
 #     directory must be searchable by postfix (checked, with a clear error).
@@ -283,6 +286,7 @@ sb_setup() {
 	if [ -n "$SB" ] && [ -d "$SB/etc" ]; then
 		return 0
 	fi
+	umask 022
 	SB=$(mktemp -d "${TMPDIR:-/tmp}/outguard-sb.XXXXXX") || return 1
 	export SB
 	case $SB in
