@@ -53,8 +53,14 @@ p = held("provider:microsoft-consumer")
 print("first S3150 refusal at %.3f" % first)
 print("reaction: provider scope held after %.1f s, mallory held after %.1f s"
       % (p - first, m - first))
+rel = db.execute("select min(time) from audit where action='release'"
+                 ).fetchone()[0] or float("inf")
 print("blast radius: %d delivery attempts reached the blocking MX after "
-      "the first refusal (%d accepted after it)"
-      % (len(refused) - 1, sum(1 for t in accepted if t > first)))
+      "the first refusal (%d more accepted between it and the release)"
+      % (len(refused) - 1, sum(1 for t in accepted if first < t < rel)))
+greet = sum(1 for l in open(sb + "/maillog")
+            if "lookup error for 220 " in l)
+print("reply filter: %d greetings refused before any MAIL command "
+      "(Postfix's lookup-error warnings in the maillog)" % greet)
 PY
 rm -rf "$sb"

@@ -16,7 +16,10 @@
 # only end-of-message and so is sent nothing else (the ceiling the
 # targets refer to), and null_milter -a, which negotiates the same steps
 # as outguard-milter and so receives the same bytes (what the protocol
-# alone costs). For 4096 and 102400 bytes and each concurrency
+# alone costs). For each number of messages per connection in
+# BENCH_PERCONN (default "10 1": ten, and one as with Postfix, whose
+# smtpd opens a milter connection per SMTP session, which usually
+# carries one message), 4096 and 102400 bytes and each concurrency
 # of BENCH_CONCURRENCY (default "1 8 32") it runs bench_milter for
 # SECONDS (default 10) against each milter in turn: bulk messages
 # (List-Unsubscribe, List-Unsubscribe-Post, Precedence: bulk, an https
@@ -25,17 +28,21 @@
 # be continue or accept (never tempfail or reject), outguard-milter must
 # tag every message, and its log must show no failed check. It prints
 # the machine and how busy it was, each command and result line, the
-# milter's CPU per run, a table, and the ratios at concurrency 8 for
-# both sizes: outguard msgs/s / null msgs/s (target >= 0.80) and
-# outguard p99 / null p99 (target <= 1.5). As root the milter runs as
-# nobody.
+# milter's CPU per run and per message, a table, and the ratios at
+# concurrency 8 for both sizes and each BENCH_PERCONN: outguard msgs/s
+# / nullall msgs/s (target >= 0.80) and outguard p99 / nullall p99
+# (target <= 1.5), and the same against null for comparison. nullall
+# is the fair ceiling: it receives the same bytes. As root the milter
+# runs as nobody.
 # Exit: 0 when every answer was right and both targets hold at
-# concurrency 8 for both sizes; 1 when not; 2 on set-up errors.
+# concurrency 8 for both sizes and every BENCH_PERCONN; 1 when not; 2
+# on set-up errors.
 set -eu
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
 builddir=${1:-./_build}
 secs=${2:-10}
 concs=${BENCH_CONCURRENCY:-1 8 32}
+perconns=${BENCH_PERCONN:-10 1}
 sizes="4096 102400"
 milter="$builddir/milter/outguard-milter"
 null="$builddir/bench/null_milter"
@@ -57,6 +64,11 @@ fi
 for c in $concs; do
 	case $c in
 	'' | *[!0-9]*) die "BENCH_CONCURRENCY: expected numbers, got $c" ;;
+	esac
+done
+for pc in $perconns; do
+	case $pc in
+	'' | *[!0-9]*) die "BENCH_PERCONN: expected numbers, got $pc" ;;
 	esac
 done
 
@@ -164,52 +176,59 @@ count() {
 
 errors=0
 table=""
-for size in $sizes; do
-	for c in $concs; do
-		for m in null nullall outguard; do
-			case $m in
-			null) sock=$tmp/null.sock pid=$null_pid ;;
-			nullall) sock=$tmp/nullall.sock pid=$nullall_pid ;;
-			*) sock=$tmp/outguard.sock pid=$milter_pid ;;
-			esac
-			cmd=("$bench" -s "unix:$sock" -l "$m" -c "$c" -t "$secs"
-				-z "$size" -b -a alice -f alice@example.com)
-			echo
-			echo "command: ${cmd[*]}"
-			t0=$(cpu_ticks "$pid")
-			m0=$(machine_ticks)
-			res=$(timeout $((secs + 60)) "${cmd[@]}" 2>"$tmp/bench.err") || true
-			m1=$(machine_ticks)
-			t1=$(cpu_ticks "$pid")
-			head -n 5 "$tmp/bench.err"
-			echo "$res"
-			if [ -z "$res" ]; then
-				echo "no result: bench_milter failed"
-				errors=$((errors + 1))
-				continue
-			fi
-			cpu=$(awk -v d="$((t1 - t0))" -v hz="$hz" -v s="$(field secs)" \
-			    'BEGIN { printf "%.2f", d / hz / s }')
-			busy=$(echo "$m0 $m1" | awk -v n="$ncpu" \
-			    '{ printf "%.2f", n * ($3 - $1) / ($4 - $2) }')
-			echo "cpu: milter $cpu cores; machine $busy of $ncpu cores busy"
-			n=$(field msgs)
-			ok=$(($(count continue) + $(count accept)))
-			if [ "$(field errors)" != 0 ] || [ "$n" -eq 0 ] ||
-				[ "$ok" -ne "$n" ]; then
-				echo "error: protocol errors, or answers other than continue/accept"
-				errors=$((errors + 1))
-			fi
-			if [ "$m" = outguard ] && [ "$(count addheader)" -ne "$n" ]; then
-				echo "error: outguard-milter did not tag every message"
-				errors=$((errors + 1))
-			fi
-			eval "rate_${m}_${size}_$c=$(field msgs_per_s)"
-			eval "p99_${m}_${size}_$c=$(field p99_ms)"
-			table="$table$(printf '| %s | %s | %s | %s | %s | %s | %s | %s |' \
-			    "$m" "$size" "$c" "$(field msgs_per_s)" \
-			    "$(field p50_ms)" "$(field p99_ms)" "$cpu" "$busy")
+for pc in $perconns; do
+	for size in $sizes; do
+		for c in $concs; do
+			for m in null nullall outguard; do
+				case $m in
+				null) sock=$tmp/null.sock pid=$null_pid ;;
+				nullall) sock=$tmp/nullall.sock pid=$nullall_pid ;;
+				*) sock=$tmp/outguard.sock pid=$milter_pid ;;
+				esac
+				cmd=("$bench" -s "unix:$sock" -l "$m" -c "$c" -t "$secs"
+					-m "$pc" -z "$size" -b -a alice -f alice@example.com)
+				echo
+				echo "command: ${cmd[*]}"
+				t0=$(cpu_ticks "$pid")
+				m0=$(machine_ticks)
+				res=$(timeout $((secs + 60)) "${cmd[@]}" 2>"$tmp/bench.err") || true
+				m1=$(machine_ticks)
+				t1=$(cpu_ticks "$pid")
+				head -n 5 "$tmp/bench.err"
+				echo "$res"
+				if [ -z "$res" ]; then
+					echo "no result: bench_milter failed"
+					errors=$((errors + 1))
+					continue
+				fi
+				cpu=$(awk -v d="$((t1 - t0))" -v hz="$hz" -v s="$(field secs)" \
+				    'BEGIN { printf "%.2f", d / hz / s }')
+				busy=$(echo "$m0 $m1" | awk -v n="$ncpu" \
+				    '{ printf "%.2f", n * ($3 - $1) / ($4 - $2) }')
+				# the milter's own CPU per message: unlike msgs/s and
+				# p99, it hardly moves when other processes share the
+				# cores
+				us=$(awk -v c="$cpu" -v r="$(field msgs_per_s)" \
+				    'BEGIN { printf "%.0f", (r > 0 ? c * 1e6 / r : 0) }')
+				echo "cpu: milter $cpu cores, $us us per message; machine $busy of $ncpu cores busy"
+				n=$(field msgs)
+				ok=$(($(count continue) + $(count accept)))
+				if [ "$(field errors)" != 0 ] || [ "$n" -eq 0 ] ||
+					[ "$ok" -ne "$n" ]; then
+					echo "error: protocol errors, or answers other than continue/accept"
+					errors=$((errors + 1))
+				fi
+				if [ "$m" = outguard ] && [ "$(count addheader)" -ne "$n" ]; then
+					echo "error: outguard-milter did not tag every message"
+					errors=$((errors + 1))
+				fi
+				eval "rate_${m}_${size}_${c}_$pc=$(field msgs_per_s)"
+				eval "p99_${m}_${size}_${c}_$pc=$(field p99_ms)"
+				table="$table$(printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |' \
+				    "$m" "$pc" "$size" "$c" "$(field msgs_per_s)" \
+				    "$(field p50_ms)" "$(field p99_ms)" "$cpu" "$us" "$busy")
 "
+			done
 		done
 	done
 done
@@ -228,28 +247,40 @@ if grep -q -E 'warning|error' "$tmp/milter.log"; then
 fi
 
 echo
-echo "| milter | size | concurrency | msgs/s | p50 ms | p99 ms | milter cpu (cores) | machine busy (cores) |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| milter | msgs/conn | size | concurrency | msgs/s | p50 ms | p99 ms | milter cpu (cores) | milter cpu/msg (us) | machine busy (cores) |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 printf '%s' "$table"
 
 echo
+# ratio - outguard against ceiling $1 at concurrency 8, for size $2 and
+# messages per connection $3: "msgs/s-ratio p99-ratio"
+ratio() {
+	local o n op np
+	eval "o=\${rate_outguard_${2}_8_$3:-0} n=\${rate_${1}_${2}_8_$3:-0}"
+	eval "op=\${p99_outguard_${2}_8_$3:-0} np=\${p99_${1}_${2}_8_$3:-0}"
+	awk -v o="$o" -v n="$n" -v op="$op" -v np="$np" 'BEGIN {
+	    printf "%.2f %.2f\n", (n > 0 ? o / n : 0), (np > 0 ? op / np : 99) }'
+}
 missed=0
 case " $concs " in
 *" 8 "*)
-	for size in $sizes; do
-		eval "o=\${rate_outguard_${size}_8:-0} n=\${rate_null_${size}_8:-0}"
-		eval "op=\${p99_outguard_${size}_8:-0} np=\${p99_null_${size}_8:-0}"
-		# shellcheck disable=SC2154 # set by the eval above
-		line=$(awk -v o="$o" -v n="$n" -v op="$op" -v np="$np" -v s="$size" 'BEGIN {
-		    r = n > 0 ? o / n : 0; p = np > 0 ? op / np : 99
-		    printf "size %s, concurrency 8: msgs/s ratio %.2f (target >= 0.80: %s), " \
-		        "p99 ratio %.2f (target <= 1.5: %s)\n", s, r,
-		        (r >= 0.80 ? "met" : "MISSED"), p,
-		        (p <= 1.5 ? "met" : "MISSED") }')
-		echo "$line"
-		case $line in
-		*MISSED*) missed=$((missed + 1)) ;;
-		esac
+	for pc in $perconns; do
+		for size in $sizes; do
+			# shellcheck disable=SC2046 # two numbers each
+			set -- $(ratio nullall "$size" "$pc") $(ratio null "$size" "$pc")
+			line=$(awk -v r="$1" -v p="$2" -v nr="$3" -v np="$4" \
+			    -v s="$size" -v pc="$pc" 'BEGIN {
+			    printf "%s msgs/conn, size %s, concurrency 8: " \
+			        "msgs/s ratio to nullall %.2f (target >= 0.80: %s), " \
+			        "p99 ratio %.2f (target <= 1.5: %s); " \
+			        "to null: %.2f and %.2f\n", pc, s, r,
+			        (r >= 0.80 ? "met" : "MISSED"), p,
+			        (p <= 1.5 ? "met" : "MISSED"), nr, np }')
+			echo "$line"
+			case $line in
+			*MISSED*) missed=$((missed + 1)) ;;
+			esac
+		done
 	done
 	;;
 *)

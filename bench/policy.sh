@@ -26,13 +26,18 @@
 # Last it stops the daemon (SIGTERM: it flushes its store queue) and
 # checks that the messages table grew by exactly the number of
 # END-OF-MESSAGE requests answered. As root the daemon runs as nobody.
+# BENCH_STORE=pgsql runs the same against the PostgreSQL back end: a
+# throwaway server of tests/pgsql/pg.sh (its own data directory, a free
+# loopback port, run as postgres), filled with as many rows by SQL.
 # Exit: 0 when every answer was right and no row is missing; 1 when not;
-# 77 (skip) when python3 or disk space is missing; 2 on set-up errors.
+# 77 (skip) when python3, PostgreSQL (with BENCH_STORE=pgsql) or disk
+# space is missing; 2 on set-up errors.
 set -eu
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
 builddir=${1:-./_build}
 secs=${2:-10}
 concs=${BENCH_CONCURRENCY:-1 8 32 32@30000}
+store_kind=${BENCH_STORE:-sqlite}
 holds=10000
 msgs=1000000
 policyd="$builddir/policy/outguard-policyd"
@@ -47,6 +52,10 @@ for prog in "$policyd" "$bench"; do
 done
 case $secs in
 '' | *[!0-9]*) die "SECONDS must be a number" ;;
+esac
+case $store_kind in
+sqlite | pgsql) ;;
+*) die "BENCH_STORE must be sqlite or pgsql" ;;
 esac
 if [ "$secs" -lt 1 ] || [ "$secs" -gt 3600 ]; then
 	die "SECONDS must be 1..3600"
@@ -70,6 +79,8 @@ cleanup() {
 		kill -KILL "$pid" 2>/dev/null || true
 	fi
 	rm -rf "$tmp"
+	[ "$store_kind" = pgsql ] && pg_stop
+	return 0
 }
 trap cleanup EXIT
 trap 'exit 2' INT TERM HUP
@@ -83,9 +94,19 @@ fi
 conf="$tmp/outguard.conf"
 db="$tmp/outguard.db"
 sock="$tmp/policy.sock"
+store="sqlite:$db"
+if [ "$store_kind" = pgsql ]; then
+	# shellcheck source=tests/pgsql/pg.sh
+	. "$srcdir/tests/pgsql/pg.sh"
+	pg_start || {
+		echo "policy.sh: no PostgreSQL server here" >&2
+		exit 77
+	}
+	store=$PG_SPEC
+fi
 cat >"$conf" <<EOF
 # written by bench/policy.sh
-store = sqlite:$db
+store = $store
 policyd_listen = unix:$sock
 policyd_pid_file = $tmp/policyd.pid
 provider_domains = file:$srcdir/contrib/providers
@@ -93,10 +114,17 @@ reply_rules = $srcdir/contrib/replies.rules
 status_filter_listen =
 run_user = $run_user
 myhostname = bench.example
+store_spool = $tmp/outguard.spool
 EOF
 
 # count - rows in the messages table
 count() {
+	if [ "$store_kind" = pgsql ]; then
+		timeout 120 "$PG_BIN/psql" -X -q -A -t -h 127.0.0.1 \
+		    -p "$PG_PORT" -U postgres -d outguard \
+		    -c "SELECT count(*) FROM messages"
+		return
+	fi
 	timeout 120 python3 -c 'import sqlite3, sys
 print(sqlite3.connect(sys.argv[1]).execute(
     "SELECT count(*) FROM messages").fetchone()[0])' "$db"
@@ -149,6 +177,14 @@ timeout 60 "$policyd" -t -c "$conf" </dev/null >"$tmp/schema.log" 2>&1 ||
 	{ cat "$tmp/schema.log" >&2; die "cannot create the store"; }
 echo "store: $holds holds, $msgs messages rows (one transaction)"
 t0=$(date +%s)
+if [ "$store_kind" = pgsql ]; then
+	# as many rows as the SQLite fill below, of the same shapes, made
+	# by the server itself
+	timeout 900 "$PG_BIN/psql" -X -q -A -t -h 127.0.0.1 -p "$PG_PORT" \
+	    -U postgres -d outguard -v ON_ERROR_STOP=1 \
+	    -v holds="$holds" -v msgs="$msgs" \
+	    -f "$srcdir/bench/policy-fill.sql" || die "cannot fill the store"
+else
 timeout 900 python3 - "$db" "$holds" "$msgs" <<'EOF'
 import random
 import sqlite3
@@ -197,11 +233,12 @@ con.execute("UPDATE meta SET value = value + 1 "
 con.execute("COMMIT")
 con.close()
 EOF
+fi
 [ "$(id -u)" -eq 0 ] && chown -R nobody "$tmp"
 held="$tmp/held.txt"
 awk -v n="$holds" 'BEGIN { for (i = 0; i < n; i++) printf "held%04d\n", i }' >"$held"
 before=$(count)
-echo "store: filled in $(($(date +%s) - t0)) s, $(du -m "$db" | cut -f1) MB, $before messages rows"
+echo "store: $store_kind, filled in $(($(date +%s) - t0)) s, $before messages rows"
 
 echo "command: $policyd -d -c $conf"
 "$policyd" -d -c "$conf" 2>"$tmp/policyd.log" &

@@ -56,6 +56,13 @@ valid_abspath(const char *v, struct og_strbuf *err)
 	return 0;
 }
 
+/* valid_spool - empty (the default place) or an absolute path */
+static int
+valid_spool(const char *v, struct og_strbuf *err)
+{
+	return *v == '\0' ? 0 : valid_abspath(v, err);
+}
+
 static int
 valid_user(const char *v, struct og_strbuf *err)
 {
@@ -280,6 +287,17 @@ static const struct og_conf_spec schema[] = {
 	{ "store", OG_CONF_STR, "sqlite:/var/lib/outguard/outguard.db", 0, 0,
 	    NULL, valid_store,
 	    "where holds, evidence and who-sent-what are kept" },
+	{ "store_failure", OG_CONF_ENUM, "dunno", 0, 0, "dunno|tempfail", NULL,
+	    "policy answer while the store is unreachable: dunno (fail "
+	    "open) or tempfail (no answer)" },
+	{ "store_spool", OG_CONF_STR, "", 0, 0, NULL, valid_spool,
+	    "rows made while the store is unreachable wait in this file "
+	    "(empty: outguard.spool next to a sqlite: store, else "
+	    "/var/lib/outguard/outguard.spool)" },
+	{ "store_spool_max", OG_CONF_UINT, "67108864", 4096, 1073741824, NULL,
+	    NULL,
+	    "bytes the spool file grows to at most; rows past it are "
+	    "counted as dropped" },
 	{ "policyd_listen", OG_CONF_STR,
 	    "unix:/var/spool/postfix/private/outguard-policy", 0, 0, NULL,
 	    valid_listen, "the policy service socket of outguard-policyd" },

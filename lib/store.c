@@ -83,7 +83,16 @@ og_store_release_detail(
 static int
 fail(struct og_store *st)
 {
-	og_warnx("%s", og_strbuf_str(&st->err));
+	if (st->quiet)
+		return OG_ERROR;
+	/*
+	 * A lost server fails every call on every handle until it is back:
+	 * that is logged once a minute per handle, not once per call.
+	 */
+	if (strstr(og_strbuf_str(&st->err), ": connection lost: ") != NULL)
+		og_warnx_rl(&st->rl_lost, "%s", og_strbuf_str(&st->err));
+	else
+		og_warnx("%s", og_strbuf_str(&st->err));
 	return OG_ERROR;
 }
 
@@ -205,6 +214,7 @@ og_store_open(const char *spec, struct og_strbuf *err)
 		st->ops = ops;
 		st->spec = og_strdup(spec);
 		og_strbuf_init(&st->err, OG_STORE_ERR_MAX);
+		st->rl_lost = (struct og_ratelimit)OG_RATELIMIT_INIT(60, 1);
 		if (ops->open(st, arg) < 0) {
 			(void)og_strbuf_adds(&why, og_strbuf_str(&st->err));
 			og_strbuf_release(&st->err);
@@ -232,6 +242,42 @@ og_store_close(struct og_store *st)
 	og_strbuf_release(&st->err);
 	og_free(st->spec);
 	return og_free(st);
+}
+
+void
+og_store_set_quiet(struct og_store *st, int on)
+{
+	st->quiet = on != 0;
+}
+
+int
+og_store_inspect(
+    const char *spec, struct og_store_info *out, struct og_strbuf *err)
+{
+	const struct store_ops *ops = NULL;
+	const char *arg = NULL;
+	struct og_store st;
+	int rc = -1;
+
+	og_strbuf_reset(err);
+	if (og_store_spec_valid(spec, err) < 0 ||
+	    spec_backend(spec, &ops, &arg, err) < 0)
+		return -1;
+	memset(&st, 0, sizeof(st));
+	st.ops = ops;
+	st.spec = og_strdup(spec);
+	og_strbuf_init(&st.err, OG_STORE_ERR_MAX);
+	memset(out, 0, sizeof(*out));
+	out->backend = ops->name;
+	out->messages = out->holds = out->audit = -1;
+	out->blocks = out->incidents = -1;
+	if (ops->inspect(&st, arg, out) == 0)
+		rc = 0;
+	else
+		(void)og_strbuf_adds(err, og_strbuf_str(&st.err));
+	og_strbuf_release(&st.err);
+	og_free(st.spec);
+	return rc;
 }
 
 const char *

@@ -84,6 +84,28 @@ struct og_store *og_store_open(const char *spec, struct og_strbuf *err);
 /* og_store_close - close; NULL is a no-op; returns NULL */
 struct og_store *og_store_close(struct og_store *);
 /*
+ * og_store_set_quiet - on (non-zero): failing calls do not log, the
+ * caller reports them (the policy daemon logs a store outage once a
+ * minute, not once per call); og_store_error() still says why
+ */
+void og_store_set_quiet(struct og_store *, int on);
+
+/* what og_store_inspect() finds; counts are -1 where the table is absent */
+struct og_store_info {
+	const char *backend; /* "sqlite", "pgsql" (static) */
+	int64_t schema_version; /* 0: empty (or no file yet) */
+	long long messages, holds, audit, blocks, incidents;
+};
+/*
+ * og_store_inspect - connect to spec without creating or migrating
+ * anything, and read the schema version and the row counts of the
+ * tables that version has: 0, or -1 with the reason in err (reset
+ * first). A schema newer than OG_STORE_SCHEMA_VERSION is reported, not
+ * an error: the caller compares.
+ */
+int og_store_inspect(
+    const char *spec, struct og_store_info *out, struct og_strbuf *err);
+/*
  * og_store_spec_valid - "sqlite:/abs/path" or "pgsql:CONNINFO-OR-URI" with
  * no password in it:
  * 0, or -1 with the reason appended to err (a conf validator)

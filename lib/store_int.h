@@ -19,6 +19,7 @@
 
 #include "store.h"
 #include "strbuf.h"
+#include "log.h"
 #include "util.h"
 
 #define OG_STORE_BUSY_MS 5000 /* wait this long for another writer */
@@ -31,6 +32,13 @@ struct store_ops {
 	/* open - connect, migrate, prepare; set st->be; on -1 leave it NULL */
 	int (*open)(struct og_store *st, const char *arg);
 	void (*close)(struct og_store *st);
+	/*
+	 * inspect - connect without creating or migrating, fill out's
+	 * schema_version and the counts of the tables that version has
+	 * (the others -1), disconnect; st->be is NULL again on return
+	 */
+	int (*inspect)(
+	    struct og_store *st, const char *arg, struct og_store_info *out);
 	int (*add_messages)(
 	    struct og_store *, const struct og_msgrec *, size_t);
 	int (*find_message)(struct og_store *, const char *host,
@@ -107,6 +115,8 @@ struct og_store {
 	 */
 	char *spec;
 	struct og_strbuf err; /* the last error, for og_store_error() */
+	int quiet; /* og_store_set_quiet(): failures not logged */
+	struct og_ratelimit rl_lost; /* "connection lost": once a minute */
 };
 
 /* og_store_seterr - replace the handle's error with "SPEC: message" */

@@ -35,6 +35,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -441,6 +442,8 @@ struct pg {
 
 /* Text parameters: numbers are formatted into the struct itself. */
 #define PARAMS_MAX 20
+
+#define PIPELINE_ROWS 256 /* message rows per pipeline round trip */
 
 struct params {
 	const char *v[PARAMS_MAX];
@@ -984,18 +987,90 @@ fail:
 	return -1;
 }
 
+/*
+ * pg_inspect - the schema version and row counts, for "store check":
+ * no migration, no prepared statements, one short-lived connection
+ */
+static int
+pg_inspect(struct og_store *st, const char *arg, struct og_store_info *out)
+{
+	static const struct {
+		int64_t since; /* the schema version that made the table */
+		const char *sql;
+		size_t off;
+	} tables[] = {
+		{ 1, "SELECT count(*) FROM messages",
+		    offsetof(struct og_store_info, messages) },
+		{ 1, "SELECT count(*) FROM holds",
+		    offsetof(struct og_store_info, holds) },
+		{ 1, "SELECT count(*) FROM audit",
+		    offsetof(struct og_store_info, audit) },
+		{ 2, "SELECT count(*) FROM blocks",
+		    offsetof(struct og_store_info, blocks) },
+		{ 2, "SELECT count(*) FROM incidents",
+		    offsetof(struct og_store_info, incidents) },
+	};
+	struct pg *be;
+	int64_t v, n;
+	size_t i;
+	int rc = -1;
+
+	st->be = be = og_calloc(1, sizeof(*be));
+	be->conn = connect_spec(arg);
+	if (PQstatus(be->conn) != CONNECTION_OK) {
+		og_store_seterr(st, "connect: %.*s",
+		    trimmed(PQerrorMessage(be->conn)),
+		    PQerrorMessage(be->conn));
+		goto done;
+	}
+	(void)PQsetNoticeProcessor(be->conn, quiet, NULL);
+	if (schema_version(st, &v) < 0)
+		goto done;
+	out->schema_version = v;
+	for (i = 0; i < OG_NELEM(tables); i++) {
+		if (v < tables[i].since)
+			continue;
+		if (query_int(st, "row count", tables[i].sql, &n) != OG_FOUND)
+			goto done;
+		*(long long *)(void *)((char *)out + tables[i].off) = n;
+	}
+	rc = 0;
+done:
+	pg_close(st);
+	return rc;
+}
+
 /* Messages. */
 
+/*
+ * insert_pipelined - n message rows (at most PIPELINE_ROWS) in libpq's
+ * pipeline mode: every INSERT sent, then one round trip for all of
+ * them, instead of one per row (a busy server records thousands of
+ * messages a second). The results are read after the sync; the first
+ * error is kept, the rest of the pipeline is then aborted by the
+ * server. Few rows at a time: the server's answers must fit in the
+ * socket buffers, as the client reads them only after sending all.
+ */
 static int
-pg_add_messages(struct og_store *st, const struct og_msgrec *m, size_t n)
+insert_pipelined(struct og_store *st, const struct og_msgrec *m, size_t n)
 {
+	struct pg *be = st->be;
 	struct params p;
-	size_t i;
+	PGresult *res;
+	char name[16];
+	size_t i, sent = 0;
+	int ok = 1;
 
-	/* inserts only: no need to wait for other writers */
-	if (begin(st, 0) < 0)
+	if (PQstatus(be->conn) == CONNECTION_BAD ||
+	    PQenterPipelineMode(be->conn) != 1) {
+		og_store_seterr(st, "insert message: %s",
+		    PQstatus(be->conn) == CONNECTION_BAD
+		        ? "connection lost: the transaction was rolled back"
+		        : "cannot enter pipeline mode");
 		return -1;
-	for (i = 0; i < n; i++) {
+	}
+	(void)snprintf(name, sizeof(name), "og_%d", (int)ST_MSG_INSERT);
+	for (i = 0; i < n && ok; i++) {
 		p.n = 0;
 		p_str(&p, m[i].host);
 		p_str(&p, m[i].queue_id);
@@ -1008,11 +1083,59 @@ pg_add_messages(struct og_store *st, const struct og_msgrec *m, size_t n)
 		p_int(&p, m[i].recipient_count);
 		p_int(&p, m[i].size);
 		p_str(&p, m[i].rcpt_summary);
-		if (run_ok(st, ST_MSG_INSERT, &p, "insert message") < 0) {
+		if (PQsendQueryPrepared(
+		        be->conn, name, p.n, p.v, NULL, NULL, 0) != 1)
+			ok = 0;
+		else
+			sent++;
+	}
+	if (PQpipelineSync(be->conn) != 1)
+		ok = 0;
+	if (!ok)
+		og_store_seterr(
+		    st, "insert message: %s", PQerrorMessage(be->conn));
+	/* one result and a NULL per query sent, then the sync */
+	for (i = 0; i < sent; i++) {
+		while ((res = PQgetResult(be->conn)) != NULL) {
+			if (PQresultStatus(res) != PGRES_COMMAND_OK && ok) {
+				(void)pgerr(st, "insert message", res);
+				ok = 0;
+			}
+			PQclear(res);
+		}
+		if (PQstatus(be->conn) == CONNECTION_BAD)
+			break;
+	}
+	if ((res = PQgetResult(be->conn)) == NULL ||
+	    PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
+		if (ok)
+			og_store_seterr(
+			    st, "insert message: %s", PQerrorMessage(be->conn));
+		ok = 0;
+	}
+	PQclear(res);
+	if (PQexitPipelineMode(be->conn) != 1 && ok) {
+		og_store_seterr(
+		    st, "insert message: %s", PQerrorMessage(be->conn));
+		ok = 0;
+	}
+	return ok ? 0 : -1;
+}
+
+static int
+pg_add_messages(struct og_store *st, const struct og_msgrec *m, size_t n)
+{
+	size_t i;
+
+	/* inserts only: no need to wait for other writers */
+	if (begin(st, 0) < 0)
+		return -1;
+	for (i = 0; i < n; i += PIPELINE_ROWS)
+		if (insert_pipelined(st, m + i,
+		        n - i < PIPELINE_ROWS ? n - i : PIPELINE_ROWS) < 0) {
 			rollback(st);
 			return -1;
 		}
-	}
 	return commit(st);
 }
 
@@ -1914,6 +2037,7 @@ const struct store_ops og_store_pgsql_ops = {
 	.check = pg_check,
 	.open = pg_open,
 	.close = pg_close,
+	.inspect = pg_inspect,
 	.add_messages = pg_add_messages,
 	.find_message = pg_find_message,
 	.prune_messages = pg_prune_messages,

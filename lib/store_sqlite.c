@@ -26,10 +26,12 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <sysexits.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -835,6 +837,64 @@ sq_open(struct og_store *st, const char *path)
 fail:
 	sq_close(st);
 	return -1;
+}
+
+/*
+ * sq_inspect - the schema version and row counts, for "store check":
+ * read-only, and a file that does not exist yet is schema version 0
+ */
+static int
+sq_inspect(struct og_store *st, const char *path, struct og_store_info *out)
+{
+	static const struct {
+		int64_t since; /* the schema version that made the table */
+		const char *sql;
+		size_t off;
+	} tables[] = {
+		{ 1, "SELECT count(*) FROM messages",
+		    offsetof(struct og_store_info, messages) },
+		{ 1, "SELECT count(*) FROM holds",
+		    offsetof(struct og_store_info, holds) },
+		{ 1, "SELECT count(*) FROM audit",
+		    offsetof(struct og_store_info, audit) },
+		{ 2, "SELECT count(*) FROM blocks",
+		    offsetof(struct og_store_info, blocks) },
+		{ 2, "SELECT count(*) FROM incidents",
+		    offsetof(struct og_store_info, incidents) },
+	};
+	struct sq *be;
+	int64_t v, n;
+	size_t i;
+	int rc = -1;
+
+	if (access(path, F_OK) < 0 && errno == ENOENT) {
+		out->schema_version = 0;
+		return 0;
+	}
+	st->be = be = og_calloc(1, sizeof(*be));
+	if (sqlite3_open_v2(path, &be->db,
+	        SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+	        NULL) != SQLITE_OK) {
+		if (be->db == NULL)
+			og_fatalx(EX_OSERR, "sqlite: out of memory");
+		(void)dberr(st, "open");
+		goto done;
+	}
+	(void)sqlite3_busy_timeout(be->db, OG_STORE_BUSY_MS);
+	if (schema_version(st, &v) < 0)
+		goto done;
+	out->schema_version = v;
+	for (i = 0; i < OG_NELEM(tables); i++) {
+		if (v < tables[i].since)
+			continue;
+		if (query_int(st, "row count", tables[i].sql, &n) != OG_FOUND)
+			goto done;
+		*(long long *)(void *)((char *)out + tables[i].off) = n;
+	}
+	rc = 0;
+done:
+	sq_close(st);
+	return rc;
 }
 
 /* sq_check - "sqlite:" takes an absolute path to a file */
@@ -1833,6 +1893,7 @@ const struct store_ops og_store_sqlite_ops = {
 	.check = sq_check,
 	.open = sq_open,
 	.close = sq_close,
+	.inspect = sq_inspect,
 	.add_messages = sq_add_messages,
 	.find_message = sq_find_message,
 	.prune_messages = sq_prune_messages,

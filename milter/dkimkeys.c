@@ -30,7 +30,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <opendkim/dkim.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -572,17 +571,13 @@ og_dkim_keys_free(struct og_dkim_keys *k)
 			OPENSSL_cleanse(
 			    k->keys[i].text, strlen(k->keys[i].text));
 		og_free(k->keys[i].text);
-		if (k->keys[i].pem != NULL)
-			OPENSSL_cleanse(k->keys[i].pem, strlen(k->keys[i].pem));
-		og_free(k->keys[i].pem);
 		EVP_PKEY_free(k->keys[i].pkey);
 	}
 	for (i = 0; i < k->nrules; i++)
 		og_free(k->rules[i].pattern);
 	for (i = 0; i < k->nhdrs; i++)
 		og_free(k->hdrs[i]);
-	if (k->lib != NULL)
-		dkim_close(k->lib);
+	EVP_MD_free(k->sha256);
 	og_free(k->hdrs);
 	og_free(k->keys);
 	og_free(k->rules);

@@ -3,8 +3,9 @@
  *	dkimsign.c only (everyone else uses dkimsign.h)
  * DESCRIPTION: dkimkeys.c parses the KeyTable and SigningTable (or the
  *	simple form) into these structures and matches From addresses;
- *	dkimsign.c fills in the key material and the libopendkim handle,
- *	and signs. Once loaded, nothing here changes.
+ *	dkimsign.c fills in the key material (each key parsed once into
+ *	an EVP_PKEY) and signs. Once loaded, nothing here changes, so
+ *	threads may share it.
  * DIAGNOSTICS: og_dkim_perr() appends "FILE:LINE: text\n" (or "FILE:
  *	text\n" when line is 0) to the parse's err, at most
  *	OG_DKIM_ERRS_MAX lines; the caller fails when nerr > 0.
@@ -23,15 +24,14 @@
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
 
 struct evp_pkey_st;
-struct dkim_lib;
+struct evp_md_st;
 
 struct og_dkim_keyent {
 	char *name, *domain, *selector;
 	char *file; /* NULL: inline */
 	char *text; /* the inline KEY until loaded */
 	unsigned line; /* in the KeyTable, for errors; 0 for settings */
-	char *pem; /* PKCS#8 PEM for libopendkim, NULL until loaded */
-	struct evp_pkey_st *pkey; /* for og_dkim_keys_check() */
+	struct evp_pkey_st *pkey; /* the parsed key, NULL until loaded */
 	enum og_dkim_alg alg;
 };
 
@@ -51,8 +51,8 @@ struct og_dkim_keys {
 	struct og_dkim_rule *rules; /* first match wins */
 	size_t nrules;
 	struct og_dkim_byname *byname; /* the keys sorted by name */
-	struct dkim_lib *lib; /* NULL until loaded */
-	char **hdrs; /* signed header list, NULL-terminated */
+	struct evp_md_st *sha256; /* fetched once; NULL until loaded */
+	char **hdrs; /* default signed header list, NULL-terminated */
 	size_t nhdrs;
 };
 

@@ -1,5 +1,5 @@
 /*
- * dkimsign.h - DKIM signing keys and per-message signing (libopendkim)
+ * dkimsign.h - DKIM signing keys and per-message signing (OpenSSL)
  * DESCRIPTION: og_dkim_keys holds every signing key of a configuration
  *	snapshot, read once at start-up and at each reload:
  *	- OpenDKIM's KeyTable (dkim_key_table): "NAME DOMAIN:SELECTOR:KEY",
@@ -18,16 +18,19 @@
  *	never from the file name. With dkim_require_safe_keys a key file
  *	that group or others may read or write is refused (the error names
  *	the file and its mode).
- *	og_dkim_sign_* wrap one libopendkim signing handle per key for one
- *	message: headers as they arrive, the body in chunks, and at the end
+ *	Each key is parsed once, at load, into an EVP_PKEY. og_dkim_sign_*
+ *	sign one message with every key its From selects (dkimcanon.c:
+ *	relaxed canonicalization, the header laid out as libopendkim
+ *	does): headers as they arrive, the body in chunks, and at the end
  *	the DKIM-Signature header values (c=relaxed/relaxed; the signed
  *	headers are dkim_sign_headers or RFC 6376 5.4.1's recommended set
  *	plus List-Unsubscribe and List-Unsubscribe-Post; From is signed
  *	once more than it occurs, so no From can be added after signing).
  * DIAGNOSTICS: loading reports every problem as "FILE:LINE: text" (or
  *	"SETTING: text") in err and fails; signing never aborts the mail:
- *	a libopendkim error makes og_dkim_sign_end() return -1 with a
- *	reason, and the caller lets the message go unsigned and logs it.
+ *	a failure (an OpenSSL error, more than 256 signed header fields,
+ *	no From field) makes og_dkim_sign_end() return -1 with a reason,
+ *	and the caller lets the message go unsigned and logs it.
  *	Bounded: KeyTable and SigningTable files of at most
  *	OG_DKIM_TABLE_MAX bytes and OG_DKIM_KEYS_MAX keys.
  */

@@ -37,6 +37,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,6 +274,20 @@ snap_swap(struct og_snap *s)
  * The message: bounded collection.
  */
 
+/*
+ * msg_zero - zero a message but for its header slots from nhdrs on:
+ * nothing reads a slot before msg_header() fills it and counts it, and
+ * clearing the 16 KB array for every message and every connection
+ * showed in the profile (a tenth of a 4 KB message's cost)
+ */
+static void
+msg_zero(struct og_msg *m)
+{
+	memset(m, 0, offsetof(struct og_msg, hdrs));
+	memset(m->hdrs, 0, m->nhdrs * sizeof(m->hdrs[0]));
+	memset(&m->nhdrs, 0, sizeof(*m) - offsetof(struct og_msg, nhdrs));
+}
+
 static void
 msg_reset(struct og_msg *m)
 {
@@ -288,7 +303,7 @@ msg_reset(struct og_msg *m)
 	og_free(m->envelope);
 	og_free(m->login);
 	og_strbuf_release(&m->text);
-	memset(m, 0, sizeof(*m));
+	msg_zero(m);
 }
 
 static char *
@@ -318,9 +333,13 @@ msg_header(struct og_msg *m, const char *name, const char *value)
 		m->hdrs_capped = 1;
 		return;
 	}
-	(void)og_strbuf_addf(&m->text, "%s: %s\r\n", name, value);
-	m->hdrs[m->nhdrs].name = og_strdup(name);
-	m->hdrs[m->nhdrs].value = og_strdup(value);
+	/* the cap check above leaves room for all four */
+	(void)og_strbuf_addn(&m->text, name, nlen);
+	(void)og_strbuf_addn(&m->text, ": ", 2);
+	(void)og_strbuf_addn(&m->text, value, vlen);
+	(void)og_strbuf_addn(&m->text, "\r\n", 2);
+	m->hdrs[m->nhdrs].name = og_strndup(name, nlen);
+	m->hdrs[m->nhdrs].value = og_strndup(value, vlen);
 	m->nhdrs++;
 }
 
@@ -685,8 +704,12 @@ decide(const struct og_snap *s, const struct og_conn *c, const char *qid,
 static struct og_conn *
 conn_new(void)
 {
-	struct og_conn *c = og_calloc(1, sizeof(*c));
+	struct og_conn *c = og_malloc(sizeof(*c));
 
+	/* all but the message's unused header slots (see msg_zero) */
+	memset(c, 0, offsetof(struct og_conn, msg));
+	c->msg.nhdrs = 0;
+	msg_zero(&c->msg);
 	c->snap = snap_get();
 	return c;
 }

@@ -29,6 +29,7 @@ struct entry {
 	int spf_pass;
 	char spf_ip[64];
 	char spf_res[16];
+	char spf_why[OG_AUTH_REASON_MAX]; /* lib/auth.c's reason for it */
 	/* DMARC: a valid record applies, its policy and modes */
 	int have;
 	char policy[16];
@@ -152,10 +153,15 @@ spf(struct og_preflight_cache *c, struct og_dns *dns,
 		return -1;
 	e->spf_pass = r.nspf > 0;
 	for (i = 0; i < r.nspf; i++) {
-		if (r.spf[i].item.res == OG_AUTH_TEMPERROR)
+		if (r.spf[i].item.res == OG_AUTH_TEMPERROR) {
+			(void)og_strlcpy(e->spf_why, r.spf[i].item.reason,
+			    sizeof(e->spf_why));
 			return -1;
+		}
 		if (r.spf[i].item.res != OG_AUTH_PASS && e->spf_pass) {
 			e->spf_pass = 0;
+			(void)og_strlcpy(e->spf_why, r.spf[i].item.reason,
+			    sizeof(e->spf_why));
 			(void)og_strlcpy(
 			    e->spf_ip, r.spf[i].ip, sizeof(e->spf_ip));
 			(void)og_strlcpy(e->spf_res,
@@ -184,13 +190,13 @@ dmarc(struct og_preflight_cache *c, struct og_dns *dns, const char *from,
 	(void)og_strlcpy(e->domain, from, sizeof(e->domain));
 	if ((rc = og_auth_dmarc(dns, from, &r, &dm)) < 0)
 		return -1;
+	(void)og_strlcpy(e->why, r.dmarc.reason, sizeof(e->why));
 	if (rc == 0 && r.dmarc.res == OG_AUTH_TEMPERROR)
 		return -1;
 	e->have = rc == 1;
 	(void)og_strlcpy(e->policy, r.dmarc_policy, sizeof(e->policy));
 	e->aspf_strict = dm.aspf_strict;
 	e->adkim_strict = dm.adkim_strict;
-	(void)og_strlcpy(e->why, r.dmarc.reason, sizeof(e->why));
 	store(c, e, r.ttl, now);
 	return 0;
 }
@@ -255,13 +261,15 @@ og_preflight_check(struct og_preflight_cache *c, struct og_dns *dns,
 	if (dmarc(c, dns, from, now, &de, &cached) < 0) {
 		set(o, OG_PF_TEMPERROR, "dns-temperror", from, NULL);
 		(void)snprintf(o->detail, sizeof(o->detail),
-		    "the DMARC record of %s could not be looked up", from);
+		    "the DMARC record of %s could not be looked up: %s", from,
+		    de.why);
 		return;
 	}
 	if (spf(c, dns, egress, env, now, &se, &cached) < 0) {
 		set(o, OG_PF_TEMPERROR, "dns-temperror", env, NULL);
 		(void)snprintf(o->detail, sizeof(o->detail),
-		    "the SPF record of %s could not be evaluated", env);
+		    "the SPF record of %s could not be evaluated: %s", env,
+		    se.spf_why);
 		return;
 	}
 	o->cached = cached;
@@ -292,9 +300,11 @@ og_preflight_check(struct og_preflight_cache *c, struct og_dns *dns,
 	else
 		set(o, OG_PF_FAIL, "spf-not-aligned", env, NULL);
 	(void)snprintf(o->detail, sizeof(o->detail),
-	    "DMARC p=%s of %s would fail: SPF of %s %s%s%s, %s%s%s", de.policy,
-	    from, env, se.spf_pass ? "passes but is not aligned" : se.spf_res,
+	    "DMARC p=%s of %s would fail: SPF of %s %s%s%s%s%s%s, %s%s%s",
+	    de.policy, from, env,
+	    se.spf_pass ? "passes but is not aligned" : se.spf_res,
 	    se.spf_pass ? "" : " for ", se.spf_pass ? "" : se.spf_ip,
-	    dkim_d ? "DKIM d=" : "not DKIM-signed", dkim_d ? dkim_d : "",
-	    dkim_d ? " not aligned" : "");
+	    se.spf_pass ? "" : " (", se.spf_pass ? "" : se.spf_why,
+	    se.spf_pass ? "" : ")", dkim_d ? "DKIM d=" : "not DKIM-signed",
+	    dkim_d ? dkim_d : "", dkim_d ? " not aligned" : "");
 }

@@ -10,7 +10,8 @@
  *	List-Unsubscribe-Post: List-Unsubscribe=One-Click, and an
  *	unsubscribe link in the body (GMime walks the MIME structure; href
  *	targets and bare URLs of text and HTML parts, and their anchor text,
- *	are matched against the keyword list). Only the first max_body
+ *	are matched against the keyword list; a single-part body is read
+ *	without GMime's tree, with GMime's own decoders). Only the first max_body
  *	bytes are scanned; past that the body result is "unchecked".
  *	The keyword list is immutable once loaded and may be shared by
  *	any number of threads; every other function is reentrant.
@@ -97,6 +98,23 @@ int og_unsub_list_unsubscribe(
  */
 enum og_unsub_res og_unsub_body_link(const struct og_unsub_keywords *,
     const char *msg, size_t len, size_t max_body,
+    char reason[OG_UNSUB_REASON_MAX]);
+
+/*
+ * og_unsub_body_link_path - og_unsub_body_link() with the way in chosen:
+ * OG_UNSUB_PATH_ANY reads a single-part text/plain or text/html body
+ * (or one without Content-Type) without building GMime's tree, and
+ * takes the tree for anything else; OG_UNSUB_PATH_TREE always builds
+ * it. Both give the same result and reason for any input (the tests
+ * and the fuzzer compare them). *flat (may be NULL) is set to 1 when
+ * the tree was skipped.
+ */
+enum og_unsub_path {
+	OG_UNSUB_PATH_ANY,
+	OG_UNSUB_PATH_TREE,
+};
+enum og_unsub_res og_unsub_body_link_path(const struct og_unsub_keywords *,
+    const char *msg, size_t len, size_t max_body, enum og_unsub_path, int *flat,
     char reason[OG_UNSUB_REASON_MAX]);
 
 /*

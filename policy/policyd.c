@@ -36,9 +36,11 @@
 #include "log.h"
 #include "policyd.h"
 #include "rcpts.h"
+#include "replyfilter.h"
 #include "request.h"
 #include "server.h"
 #include "socketmap.h"
+#include "spool.h"
 #include "store.h"
 #include "strbuf.h"
 #include "util.h"
@@ -151,6 +153,20 @@ og_policyd_answer(
 	char since[32];
 
 	pd->requests++;
+	/*
+	 * store_failure = tempfail: while the store is known to be down,
+	 * no answer, so that Postfix applies the default_action of
+	 * check_policy_service. The store thread logs the outage itself,
+	 * once a minute; this is one atomic load per request.
+	 */
+	if ((pd->no_store ||
+	        (pd->worker != NULL && og_worker_store_down(pd->worker))) &&
+	    strcmp(og_conf_str(pd->conf, "store_failure"), "tempfail") == 0) {
+		og_debug("%s: store unavailable, store_failure = tempfail: "
+		         "no answer",
+		    og_request_get(rq, OG_RA_QUEUE_ID));
+		return -1;
+	}
 	take_holds(pd);
 	if (og_decide(pd->holds, og_conf_table(pd->conf, "provider_domains"),
 	        rq, &d) < 0) {
@@ -200,33 +216,126 @@ egress(const struct policyd *pd, const struct og_reply *r)
 	return NULL;
 }
 
+/*
+ * reply_filter - one smtp_reply_filter lookup of map name (replyfilter.h):
+ * TEMP ends the session of a blocked provider, or refuses its greeting
+ */
+static int
+reply_filter(struct policyd *pd, struct og_rpf_conn *rc, const char *name,
+    size_t nlen, const char *line, size_t len, struct og_strbuf *out)
+{
+	char prov[OG_RPF_NAME_MAX], scope[OG_RPF_NAME_MAX + 16], what[160];
+	const char *const *keep;
+	const char *p;
+	enum og_rpf_action a;
+	size_t n;
+	int held = 0;
+
+	if ((p = og_rpf_provider(name, nlen, prov, sizeof(prov))) == NULL) {
+		og_warnx_rl(&pd->rl_names,
+		    "socketmap name \"%.*s\" is not reply or reply-PROVIDER: "
+		    "replies pass unchanged",
+		    (int)(nlen > 80 ? 80 : nlen), name);
+		return og_sm_reply(out, "NOTFOUND", "", 0);
+	}
+	take_holds(pd);
+	if (*p != '\0') {
+		(void)snprintf(scope, sizeof(scope), "provider:%s", p);
+		held = og_holdset_find(pd->holds, scope, p) != NULL;
+	}
+	keep = og_conf_list(pd->conf, "keep_blocked_mail", &n);
+	a = og_rpf_line(
+	    rc, pd->rules, pd->reply, keep, p, held, line, len, og_now());
+	if (a == OG_RPF_PASS)
+		return og_sm_reply(out, "NOTFOUND", "", 0);
+	if (a == OG_RPF_END_SESSION) {
+		pd->sessions_ended++;
+		(void)snprintf(what, sizeof(what),
+		    "outguard: %s blocks this server: session ended",
+		    rc->provider);
+	} else {
+		pd->greetings_refused++;
+		(void)snprintf(what, sizeof(what),
+		    "outguard: %s blocks this server (%s): not connecting", p,
+		    held ? "on hold" : "block seen");
+	}
+	og_kv_begin(&pd->line, NULL);
+	og_kv_add(&pd->line, "reply_filter",
+	    pd->dry_run ? (a == OG_RPF_END_SESSION ? "would-end-session"
+	                                           : "would-refuse-greeting")
+	                : (a == OG_RPF_END_SESSION ? "end-session"
+	                                           : "refuse-greeting"));
+	og_kv_add(
+	    &pd->line, "provider", a == OG_RPF_END_SESSION ? rc->provider : p);
+	if (a == OG_RPF_END_SESSION)
+		og_kv_add(&pd->line, "code",
+		    pd->reply->v[OG_RF_PROVIDER_CODE]
+		        ? pd->reply->v[OG_RF_PROVIDER_CODE]
+		        : pd->reply->v[OG_RF_ENHANCED_CODE]);
+	else
+		og_kv_add(&pd->line, "why", held ? "on-hold" : "block-seen");
+	og_kv_log(&pd->line);
+	if (pd->dry_run) {
+		rc->pending = OG_RPF_NONE;
+		return og_sm_reply(out, "NOTFOUND", "", 0);
+	}
+	return og_sm_reply(out, "TEMP", what, strlen(what));
+}
+
 int
-og_policyd_lookup(
-    struct policyd *pd, const char *req, size_t len, struct og_strbuf *out)
+og_policyd_lookup(struct policyd *pd, struct og_rpf_conn *rc, const char *req,
+    size_t len, struct og_strbuf *out)
 {
 	const char *const *keep;
 	const char *sp = memchr(req, ' ', len), *key;
 	struct og_sf_result res;
+	struct og_strbuf synth;
 	struct og_block b;
 	char *reply;
-	size_t n;
+	size_t n, klen;
+	int rpf = 0, rv;
 
 	pd->lookups++;
 	if (sp == NULL) /* "NAME" alone: no key, nothing to filter */
 		return og_sm_reply(out, "NOTFOUND", "", 0);
 	key = sp + 1;
+	klen = len - (size_t)(key - req);
+	if ((size_t)(sp - req) >= 5 && memcmp(req, "reply", 5) == 0)
+		return rc == NULL ? og_sm_reply(out, "NOTFOUND", "", 0)
+		                  : reply_filter(pd, rc, req,
+		                        (size_t)(sp - req), key, klen, out);
+	og_strbuf_init(&synth, 0);
+	if (rc != NULL && rc->pending != OG_RPF_NONE &&
+	    (rpf = og_rpf_status(rc, key, klen, &synth)) == 2) {
+		/* a status of a greeting refused above: say why */
+		static const char why[] = "4.7.0 outguard: the provider blocks "
+		                          "this server; delivery suspended";
+		og_strbuf_release(&synth);
+		return og_sm_reply(out, "OK", why, sizeof(why) - 1);
+	}
+	if (rpf == 1) { /* the block the reply filter saw, as Postfix would */
+		key = synth.data;
+		klen = synth.len;
+	}
 	keep = og_conf_list(pd->conf, "keep_blocked_mail", &n);
-	og_status_filter(
-	    pd->rules, pd->reply, keep, key, len - (size_t)(key - req), &res);
-	if (og_sf_answer(&res, out) < 0)
+	og_status_filter(pd->rules, pd->reply, keep, key, klen, &res);
+	if (rpf == 1 && res.action == OG_SF_NOTFOUND)
+		rv = og_sm_reply(out, "OK", key, klen); /* already a 4.X.Y */
+	else
+		rv = og_sf_answer(&res, out);
+	if (rv < 0) {
+		og_strbuf_release(&synth);
 		return -1;
+	}
 	if (res.success && pd->reply->v[OG_RF_PROVIDER] != NULL &&
 	    strcmp(pd->reply->v[OG_RF_PROVIDER], "other") != 0 &&
 	    pd->worker != NULL)
 		(void)og_worker_delivered(
 		    pd->worker, pd->reply->v[OG_RF_PROVIDER]);
-	if (!res.block)
+	if (!res.block) {
+		og_strbuf_release(&synth);
 		return 0;
+	}
 	/* a block: the evidence, and the watcher's wake-up (a new row) */
 	pd->blocks_seen++;
 	if (res.action == OG_SF_KEEP)
@@ -261,6 +370,7 @@ og_policyd_lookup(
 	if (pd->worker != NULL && og_worker_block(pd->worker, &b) < 0)
 		og_warnx("store queue full: block evidence not recorded");
 	og_free(reply);
+	og_strbuf_release(&synth);
 	return 0;
 }
 
@@ -340,6 +450,38 @@ og_policyd_reload(struct policyd *pd)
 		og_worker_set_retention(
 		    pd->worker, (int64_t)og_conf_uint(cf, "message_retention"));
 	og_info("reload: configuration %s read", og_conf_path(cf));
+}
+
+/*
+ * open_spool - the store outage spool, opened as run_user so that the
+ * daemon can write it; a daemon that cannot is a configuration error,
+ * a per-connection process (-s, -m) shares it with others and goes on
+ * without one (rows made during an outage are then counted as dropped)
+ */
+static struct og_spool *
+open_spool(const struct og_conf *cf, int daemon)
+{
+	struct og_strbuf err, path;
+	struct og_spool *sp;
+
+	og_strbuf_init(&err, 0);
+	og_strbuf_init(&path, 0);
+	og_spool_default(
+	    &path, og_conf_str(cf, "store_spool"), og_conf_str(cf, "store"));
+	sp = og_spool_open(
+	    og_strbuf_str(&path), og_conf_uint(cf, "store_spool_max"), 0, &err);
+	og_strbuf_release(&path);
+	if (sp == NULL && daemon)
+		og_fatalx(EX_CANTCREAT, "store_spool: %s", og_strbuf_str(&err));
+	if (sp == NULL)
+		og_warnx("store_spool: %s: rows made during a store outage "
+		         "will be counted as dropped",
+		    og_strbuf_str(&err));
+	else if (og_spool_pending(sp) > 0)
+		og_info("spool %s: %lu rows wait for the store",
+		    og_spool_path(sp), og_spool_pending(sp));
+	og_strbuf_release(&err);
+	return sp;
 }
 
 /* drop_privileges - become run_user for good; no-op when not root */
@@ -544,6 +686,7 @@ main(int argc, char **argv)
 
 	memset(&pd, 0, sizeof(pd));
 	pd.privsep_fd = -1;
+	pd.rl_names = (struct og_ratelimit)OG_RATELIMIT_INIT(60, 3);
 	og_strbuf_init(&pd.line, 8192);
 	og_strbuf_init(&err, 0);
 	(void)og_now(); /* reads OG_FAKE_NOW before any thread starts */
@@ -641,21 +784,47 @@ main(int argc, char **argv)
 		    og_conf_str(pd.conf, "postfix_config_dir"), &privsep_pid);
 	if (!tflag) /* -t only reads the store, and runs in test suites */
 		drop_privileges(pd.conf);
-	if ((st = og_store_open(spec, &err)) == NULL)
+	/*
+	 * A spawn(8) process (-s, -m) starts whenever Postfix asks, also
+	 * during a store outage: the status filter must answer then, or
+	 * Postfix skips it and blocked mail bounces. Without the store it
+	 * knows no hold and records nothing (the daemon's spool does);
+	 * the daemon itself needs the store to start.
+	 */
+	st = og_store_open(spec, &err);
+	if (st != NULL && (pd.holds = og_load_holdset(st, og_now())) == NULL) {
+		og_strbuf_reset(&err);
+		(void)og_strbuf_addf(
+		    &err, "cannot read the holds: %s", og_store_error(st));
+		st = og_store_close(st);
+	}
+	if (st == NULL && !sflag && !mflag)
 		og_fatalx(
 		    EX_UNAVAILABLE, "store %s: %s", spec, og_strbuf_str(&err));
-	if ((pd.holds = og_load_holdset(st, og_now())) == NULL)
-		og_fatalx(EX_UNAVAILABLE, "store %s: cannot read the holds: %s",
-		    spec, og_store_error(st));
+	if (st == NULL) {
+		og_warnx("store %s: %s: serving without it (no hold known, "
+		         "nothing recorded%s)",
+		    spec, og_strbuf_str(&err),
+		    strcmp(og_conf_str(pd.conf, "store_failure"), "tempfail") ==
+		            0
+		        ? ", policy requests unanswered"
+		        : "");
+		pd.no_store = 1;
+		pd.holds = og_holdset_new(NULL, 0);
+	}
 	og_info("starting: %zu holds in force, store %s, host %s%s",
 	    og_holdset_count(pd.holds), spec, pd.host,
 	    pd.dry_run ? ", dry run" : "");
 	if (tflag) {
 		og_store_close(st);
 		rc = test_mode(&pd);
+	} else if (pd.no_store) {
+		rc = og_server_run(&pd, listeners, (size_t)nlisten, 0, 1,
+		    mflag ? OG_PROTO_SOCKETMAP : OG_PROTO_POLICY);
 	} else {
-		pd.worker = og_worker_start(
-		    st, (int64_t)og_conf_uint(pd.conf, "message_retention"));
+		pd.worker = og_worker_start_spool(st,
+		    (int64_t)og_conf_uint(pd.conf, "message_retention"),
+		    open_spool(pd.conf, !sflag && !mflag), pd.host);
 		if (!sflag && !mflag) {
 			pd.notifier = start_notifier(&pd);
 			start_watcher(&pd);

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "log.h"
 #include "strbuf.h"
 
 struct og_classifier;
@@ -17,6 +18,7 @@ struct og_holdset;
 struct og_worker;
 struct og_request;
 struct og_rcpts;
+struct og_rpf_conn;
 
 struct og_watcher;
 struct og_notify;
@@ -35,8 +37,11 @@ struct policyd {
 	struct og_reply *reply; /* the loop thread's scratch */
 	char host[256]; /* myhostname */
 	int dry_run;
+	int no_store; /* -s, -m started during a store outage */
 	unsigned long requests, holds_answered, malformed;
 	unsigned long lookups, kept, blocks_seen;
+	unsigned long sessions_ended, greetings_refused; /* reply filter */
+	struct og_ratelimit rl_names; /* unknown socketmap names */
 	struct og_strbuf line; /* scratch for log lines */
 };
 
@@ -50,8 +55,13 @@ int og_policyd_answer(
  * og_policyd_lookup - one socketmap lookup "NAME KEY" of the status
  * filter: the reply into out; 0, or -1 to close the connection
  */
-int og_policyd_lookup(
-    struct policyd *, const char *req, size_t len, struct og_strbuf *out);
+/*
+ * og_policyd_lookup - one socketmap lookup ("status KEY", "reply LINE",
+ * "reply-NAME LINE"); rc is the connection's reply filter state (NULL:
+ * none, the reply maps then pass everything).
+ */
+int og_policyd_lookup(struct policyd *, struct og_rpf_conn *rc, const char *req,
+    size_t len, struct og_strbuf *out);
 /* og_policyd_tick - once a second: pick up new holds, expire state */
 void og_policyd_tick(struct policyd *);
 /* og_policyd_reload - SIGHUP: reread the configuration */

@@ -24,5 +24,6 @@ int qr_summary(struct qr *, int, char **);
 int qr_blocks(struct qr *, int, char **);
 int qr_senders(struct qr *, int, char **);
 int qr_evidence(struct qr *, int, char **);
+int qr_store(struct qr *, int, char **);
 
 #endif

@@ -377,7 +377,7 @@ text_incidents(const struct summary *s, const char *p)
 	static const unsigned flags[] = { QR_COL_RIGHT, 0, 0, 0, 0,
 		QR_COL_RIGHT, 0, 0 };
 	struct qr_table *t = qr_table_new(8, names, flags, 2);
-	char id[24], n[24], a[4][32];
+	char id[24 + 256], n[24], a[4][32];
 	size_t i;
 
 	for (i = 0; i < s->ninc; i++) {
@@ -385,7 +385,13 @@ text_incidents(const struct summary *s, const char *p)
 
 		if (!shown(s, inc) || strcmp(inc->provider, p) != 0)
 			continue;
-		(void)snprintf(id, sizeof(id), "#%lld", (long long)inc->id);
+		/* another MTA of the fleet opened it: say which */
+		if (inc->host != NULL && strcmp(inc->host, s->host) != 0)
+			(void)snprintf(id, sizeof(id), "#%lld@%s",
+			    (long long)inc->id, inc->host);
+		else
+			(void)snprintf(
+			    id, sizeof(id), "#%lld", (long long)inc->id);
 		(void)snprintf(n, sizeof(n), "%ld", inc->blocks);
 		qr_table_row(t, id, inc->state,
 		    inc->egress_ip ? inc->egress_ip : "unknown",
@@ -929,7 +935,9 @@ blocks_text(const struct qr_opts *o, const struct og_block_owned *b, size_t n)
 		(void)snprintf(cnt, sizeof(cnt), "%ld", b[i].count);
 		(void)snprintf(id, sizeof(id), "%lld", (long long)b[i].id);
 		og_strbuf_reset(&who);
-		(void)og_strbuf_addf(&who, "%s: %s", b[i].source,
+		(void)og_strbuf_addf(&who, "%s%s%s: %s",
+		    b[i].host ? b[i].host : "", b[i].host ? " " : "",
+		    b[i].source,
 		    b[i].identity ? b[i].identity : "sender unknown");
 		if (b[i].recipient != NULL)
 			(void)og_strbuf_addf(&who, " to %s", b[i].recipient);
@@ -1055,6 +1063,7 @@ struct sender {
 	long long messages, recipients, size, blocked;
 	struct qr_tallies
 	    to; /* provider (or "other", "unknown") -> recipients */
+	struct qr_tallies hosts; /* MTA host -> messages (a fleet) */
 	const struct og_block_stat **blocks;
 	size_t nblocks;
 	const struct og_hold **holds;
@@ -1069,6 +1078,7 @@ struct senders {
 	struct sender *s;
 	size_t n, cap;
 	long long messages, unattributed;
+	struct qr_tallies hosts; /* every MTA host seen */
 	struct og_block_stat *stats;
 	size_t nstats;
 	struct og_hold *holds;
@@ -1105,6 +1115,10 @@ senders_row(const struct og_msgrec *m, void *arg)
 	    m->sasl_username, m->client_address, m->sender, who, sizeof(who));
 	s = sender_get(ss, who);
 	s->messages++;
+	if (m->host != NULL) {
+		qr_tally_add(&s->hosts, m->host, 1, 0);
+		qr_tally_add(&ss->hosts, m->host, 1, 0);
+	}
 	s->recipients += m->recipient_count;
 	s->size += m->size;
 	ss->messages++;
@@ -1239,6 +1253,7 @@ senders_text(const struct senders *ss, struct sender **v, size_t n)
 	char c[3][24], since[32];
 	struct qr_tally **tv;
 	size_t i, j;
+	int fleet;
 
 	og_strbuf_init(&hold, 4096);
 	og_strbuf_init(&to, 4096);
@@ -1263,6 +1278,16 @@ senders_text(const struct senders *ss, struct sender **v, size_t n)
 		for (j = 0; tv[j] != NULL; j++)
 			(void)og_strbuf_addf(&to, "%s%s %lld", j ? ", " : "to ",
 			    tv[j]->key, tv[j]->n);
+		og_free(tv);
+		/* a fleet: which MTA each identity's messages went through */
+		tv = qr_tally_sorted(&ss->hosts);
+		fleet = tv[0] != NULL && tv[1] != NULL;
+		og_free(tv);
+		tv = fleet ? qr_tally_sorted(&v[i]->hosts) : NULL;
+		for (j = 0; tv != NULL && tv[j] != NULL; j++)
+			(void)og_strbuf_addf(&to, "%s%s %lld",
+			    j ? ", " : (to.len ? "; via " : "via "), tv[j]->key,
+			    tv[j]->n);
 		og_free(tv);
 		(void)snprintf(c[0], sizeof(c[0]), "%lld", v[i]->messages);
 		(void)snprintf(c[1], sizeof(c[1]), "%lld", v[i]->recipients);
@@ -1304,6 +1329,16 @@ sender_json(const struct sender *s)
 	og_free(tv);
 	qr_json_set(o, "to_providers", a);
 	a = json_array();
+	tv = qr_tally_sorted(&s->hosts);
+	for (j = 0; tv[j] != NULL; j++) {
+		e = json_object();
+		qr_json_set(e, "host", qr_json_str(tv[j]->key));
+		qr_json_set(e, "messages", json_integer(tv[j]->n));
+		(void)json_array_append_new(a, e);
+	}
+	og_free(tv);
+	qr_json_set(o, "hosts", a);
+	a = json_array();
 	for (j = 0; j < s->nblocks; j++) {
 		e = json_object();
 		qr_json_set(e, "provider", qr_json_str(s->blocks[j]->provider));
@@ -1340,11 +1375,13 @@ senders_free(struct senders *ss)
 
 	for (i = 0; i < ss->n; i++) {
 		qr_tally_free(&ss->s[i].to);
+		qr_tally_free(&ss->s[i].hosts);
 		og_free(ss->s[i].blocks);
 		og_free(ss->s[i].holds);
 	}
 	og_free(ss->s);
 	qr_tally_free(&ss->index);
+	qr_tally_free(&ss->hosts);
 	og_store_block_stats_free(ss->stats, ss->nstats);
 	og_store_holds_free(ss->holds, ss->nholds);
 }

@@ -56,7 +56,9 @@ usage(FILE *fp)
 	    "  holds [--json]\n"
 	    "            the holds in force and the mail each holds\n"
 	    "  status-filter [--rules FILE] [-o FILE]\n"
-	    "            write the status filter as a static pcre: table\n",
+	    "            write the status filter as a static pcre: table\n"
+	    "  store check | store migrate\n"
+	    "            the store's schema, rows and spool; migrate it\n",
 	    og_conf_default_path());
 }
 
@@ -92,6 +94,7 @@ static const struct {
 	{ "release", qr_release },
 	{ "senders", qr_senders },
 	{ "status-filter", qr_status_filter },
+	{ "store", qr_store },
 	{ "summary", qr_summary },
 };
 

@@ -32,6 +32,7 @@
 
 #include "log.h"
 #include "policyd.h"
+#include "replyfilter.h"
 #include "request.h"
 #include "server.h"
 #include "socketmap.h"
@@ -52,6 +53,7 @@ struct conn {
 	int closing;
 	int want_out; /* EPOLLOUT is registered */
 	enum og_proto proto;
+	struct og_rpf_conn *rpf; /* socketmap: the reply filter's state */
 	struct conn *prev, *next;
 };
 
@@ -263,6 +265,7 @@ conn_close(struct loop *lp, struct conn *c)
 		(void)close(c->ofd);
 	og_strbuf_release(&c->in);
 	og_strbuf_release(&c->out);
+	og_free(c->rpf);
 	og_free(c);
 	if (lp->stdio)
 		lp->stop = 1; /* spawn(8): one connection, then exit */
@@ -315,7 +318,9 @@ serve_socketmap(struct loop *lp, struct conn *c)
 
 	while ((r = og_sm_next(
 	            c->in.data, c->in.len, &data, &dlen, &used, &err)) == 1) {
-		if (og_policyd_lookup(lp->pd, data, dlen, &c->out) < 0)
+		if (c->rpf == NULL)
+			c->rpf = og_calloc(1, sizeof(*c->rpf));
+		if (og_policyd_lookup(lp->pd, c->rpf, data, dlen, &c->out) < 0)
 			return -1;
 		memmove(c->in.data, c->in.data + used, c->in.len - used);
 		og_strbuf_truncate(&c->in, c->in.len - used);

@@ -310,6 +310,7 @@ static long
 hold_queued(struct scan *sc, const char *provider, const char *identity)
 {
 	const char **ids = og_calloc(sc->n + 1, sizeof(*ids));
+	size_t *idx = og_calloc(sc->n + 1, sizeof(*idx));
 	char who[OG_IDENTITY_MAX];
 	size_t i, j, n = 0;
 	long rc;
@@ -341,10 +342,19 @@ hold_queued(struct scan *sc, const char *provider, const char *identity)
 			if (og_strcasecmp_ascii(who, identity) != 0)
 				continue;
 		}
+		idx[n] = i;
 		ids[n++] = m->queue_id;
 	}
 	rc = postsuper(sc, "-h", ids, n) < 0 ? -1 : (long)n;
+	/* moved: a later look of this scan must not move them again */
+	for (j = 0; rc > 0 && j < n; j++) {
+		struct qmsg *m = &sc->m[idx[j]];
+
+		og_free(m->queue_name);
+		m->queue_name = og_strdup("hold");
+	}
 	og_free(ids);
+	og_free(idx);
 	return rc;
 }
 
@@ -975,6 +985,35 @@ groups(struct scan *sc)
 	}
 }
 
+/*
+ * held_scopes - the queued mail to every provider scope on hold goes to
+ * the hold queue, whatever its delay reason says: mail the reply
+ * filter stopped before it reached the provider ("delivery suspended")
+ * carries no block text, and a scope the admin held by hand counts too
+ */
+static void
+held_scopes(struct scan *sc)
+{
+	struct og_hold *h;
+	size_t n, i;
+	long moved;
+
+	if (og_store_holds(sc->st, sc->now, &h, &n) < 0)
+		return;
+	for (i = 0; i < n; i++) {
+		const char *p = h[i].identity;
+
+		if (strncmp(p, "provider:", 9) != 0 || p[9] == '\0')
+			continue;
+		if ((moved = hold_queued(sc, p + 9, NULL)) > 0)
+			og_info(
+			    "action=postsuper-hold provider=%s messages=%ld "
+			    "reason=\"scope on hold\"",
+			    p + 9, moved);
+	}
+	og_store_holds_free(h, n);
+}
+
 /* open_incidents - 1 when an incident is open or waits for confirmation */
 static int
 open_incidents(struct og_store *st)
@@ -1032,6 +1071,7 @@ scan(const struct og_watcher_conf *wc, struct og_store *st, struct og_reply *r)
 		return -1;
 	}
 	groups(&sc);
+	held_scopes(&sc);
 	confirm(&sc);
 	active = sc.nb > 0 || open_incidents(st);
 	clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -5,12 +5,22 @@
  *	ready or at stop. The newest hold set is handed over through one
  *	atomic pointer: the thread exchanges a new set in, the event loop
  *	exchanges it out, and whoever gets a set it does not want frees it.
+ *	Store outage: a write that fails is not retried in place; its rows
+ *	go to the spool (lib/spool.c), and once a probe of the store (the
+ *	hold generation, with backoff from 1 s to PROBE_MAX) fails too,
+ *	the store is "down": every new row is spooled, the event loop sees
+ *	og_worker_store_down(), and the outage is logged when it starts,
+ *	once a minute while it lasts, and when it ends. While the spool
+ *	holds rows, new rows are spooled behind them so that the store gets
+ *	them in order; the replay runs a bounded number of records per tick
+ *	so that the thread keeps draining the queue.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
@@ -18,6 +28,7 @@
 
 #include "holdset.h"
 #include "log.h"
+#include "spool.h"
 #include "store.h"
 #include "util.h"
 #include "worker.h"
@@ -29,6 +40,9 @@
 #define BLOCKS_MAX 2000 /* queued block sightings */
 #define FAMILIES_MAX 16 /* provider families counted between flushes */
 #define FAMILY_MAX 64
+#define PROBE_MAX 30 /* seconds between store probes during an outage */
+#define REPORT_EVERY 60 /* seconds between outage log lines */
+#define REPLAY_TICK 5000 /* spooled records replayed per tick */
 
 /* successful deliveries to one provider family since the last flush */
 struct delivered {
@@ -54,6 +68,16 @@ struct og_worker {
 	uint64_t gen;
 	int have_gen;
 	struct og_ratelimit rl_store, rl_gen; /* the thread's own */
+	/* outage state: the thread's own, but down which the loop reads */
+	struct og_spool *spool; /* NULL: none, rows are dropped */
+	char *host; /* for the spool's drop audit row */
+	_Atomic int down; /* the store failed its last probe */
+	int outage; /* from the first failure to the replay's end */
+	time_t since, next_probe, next_report;
+	int backoff;
+	unsigned long spooled, replayed, refused, lost;
+	unsigned long long drop_base; /* spool drops before the outage */
+	char reason[512];
 };
 
 /*
@@ -174,6 +198,97 @@ og_worker_delivered(struct og_worker *w, const char *provider)
 	return 0;
 }
 
+/* spooling - rows go to the spool, not the store, now */
+static int
+spooling(struct og_worker *w)
+{
+	return w->spool != NULL &&
+	    (atomic_load(&w->down) || og_spool_pending(w->spool) > 0);
+}
+
+static void
+duration(char *buf, size_t len, time_t secs)
+{
+	if (secs >= 3600)
+		(void)snprintf(buf, len, "%lldh%02lldm%02llds",
+		    (long long)secs / 3600, (long long)secs / 60 % 60,
+		    (long long)secs % 60);
+	else
+		(void)snprintf(buf, len, "%lldm%02llds", (long long)secs / 60,
+		    (long long)secs % 60);
+}
+
+/* set_reason - why the store failed, on one line (libpq's have several) */
+static void
+set_reason(struct og_worker *w, const char *why)
+{
+	size_t i, j = 0;
+
+	for (i = 0; why[i] != '\0' && j + 1 < sizeof(w->reason); i++) {
+		unsigned char c = (unsigned char)why[i];
+
+		if (c < 0x20 || c == 0x7f) {
+			if (j > 0 && w->reason[j - 1] != ' ')
+				w->reason[j++] = ' ';
+		} else
+			w->reason[j++] = (char)c;
+	}
+	while (j > 0 && w->reason[j - 1] == ' ')
+		j--;
+	w->reason[j] = '\0';
+}
+
+/*
+ * store_failed - a write failed: probe the store; if it does not
+ * answer either, the outage starts (logged once) or goes on
+ */
+static void
+store_failed(struct og_worker *w, const char *why)
+{
+	char iso[32];
+	time_t now = time(NULL);
+	uint64_t gen;
+
+	if (atomic_load(&w->down))
+		return;
+	set_reason(w, why);
+	og_store_set_quiet(w->st, 1);
+	if (og_store_generation(w->st, &gen) == 0) {
+		og_store_set_quiet(w->st, 0);
+		return; /* the store answers: a refused write, not an outage */
+	}
+	atomic_store(&w->down, 1);
+	w->backoff = 1;
+	w->next_probe = now + w->backoff;
+	if (w->outage == 1)
+		return; /* lost again during the replay: the same outage */
+	w->outage = 1;
+	w->since = now;
+	w->next_report = now + REPORT_EVERY;
+	w->spooled = w->replayed = w->refused = w->lost = 0;
+	w->drop_base = w->spool != NULL ? og_spool_dropped(w->spool) : 0;
+	og_time_iso(now, iso, sizeof(iso));
+	og_warnx("store: unavailable since %s: %s; %s%s", iso, w->reason,
+	    w->spool != NULL ? "spooling to " : "no spool: rows are dropped",
+	    w->spool != NULL ? og_spool_path(w->spool) : "");
+}
+
+/* spooled - account for one row handed to the spool (rc of the add) */
+static void
+spooled(struct og_worker *w, int rc)
+{
+	if (rc == 0)
+		w->spooled++;
+}
+
+/* lost - a row neither written nor spooled */
+static void
+lost(struct og_worker *w, unsigned long n)
+{
+	atomic_fetch_add(&w->dropped, n);
+	w->lost += n;
+}
+
 /*
  * flush_delivered - the counted deliveries, one statement per family
  * (only released incidents take them: a cheap no-op otherwise)
@@ -191,12 +306,23 @@ flush_delivered(struct og_worker *w)
 	w->ndeliv = 0;
 	pthread_mutex_unlock(&w->lock);
 	for (i = 0; i < n; i++) {
-		if (og_store_incident_delivered(
-		        w->st, d[i].family, d[i].n, &updated) < 0)
-			og_warnx_rl(&w->rl_store,
-			    "store: %ld deliveries to %s not counted: %s",
-			    d[i].n, d[i].family, og_store_error(w->st));
-		else if (updated > 0)
+		if (spooling(w))
+			spooled(w,
+			    og_spool_add_delivered(
+			        w->spool, d[i].family, d[i].n));
+		else if (og_store_incident_delivered(
+		             w->st, d[i].family, d[i].n, &updated) < 0) {
+			store_failed(w, og_store_error(w->st));
+			if (w->spool != NULL)
+				spooled(w,
+				    og_spool_add_delivered(
+				        w->spool, d[i].family, d[i].n));
+			else
+				og_warnx_rl(&w->rl_store,
+				    "store: %ld deliveries to %s not "
+				    "counted: %s",
+				    d[i].n, d[i].family, og_store_error(w->st));
+		} else if (updated > 0)
 			og_debug("store: %ld deliveries to %s counted for %ld "
 			         "released incidents",
 			    d[i].n, d[i].family, updated);
@@ -243,13 +369,23 @@ flush_blocks(struct og_worker *w)
 		b.server_time = o->server_time;
 		b.identity = o->identity;
 		b.source = o->source;
-		if (og_store_block_record(w->st, &b, o->first_seen, &id) < 0) {
-			atomic_fetch_add(&w->dropped, 1);
-			og_warnx_rl(&w->rl_store,
-			    "store: block evidence not "
-			    "written: %s",
-			    og_store_error(w->st));
+		if (spooling(w)) {
+			spooled(
+			    w, og_spool_add_block(w->spool, &b, o->first_seen));
+			continue;
 		}
+		if (og_store_block_record(w->st, &b, o->first_seen, &id) == 0)
+			continue;
+		store_failed(w, og_store_error(w->st));
+		if (w->spool != NULL) {
+			spooled(
+			    w, og_spool_add_block(w->spool, &b, o->first_seen));
+			continue;
+		}
+		lost(w, 1);
+		og_warnx_rl(&w->rl_store,
+		    "store: block evidence not written: %s",
+		    og_store_error(w->st));
 	}
 	og_store_blocks_free(bs, n);
 }
@@ -295,8 +431,16 @@ flush(struct og_worker *w)
 			    owned[i].queue_id ? owned[i].queue_id : "?");
 		}
 	}
-	if (k > 0 && og_store_add_messages(w->st, batch, k) < 0) {
-		atomic_fetch_add(&w->dropped, k);
+	if (k > 0 && !spooling(w) &&
+	    og_store_add_messages(w->st, batch, k) == 0)
+		k = 0;
+	else if (k > 0 && !spooling(w))
+		store_failed(w, og_store_error(w->st));
+	if (k > 0 && w->spool != NULL)
+		for (i = 0; i < k; i++)
+			spooled(w, og_spool_add_message(w->spool, &batch[i]));
+	else if (k > 0) {
+		lost(w, k);
 		og_warnx_rl(&w->rl_store,
 		    "store: %zu message rows not "
 		    "written: %s",
@@ -314,9 +458,11 @@ refresh_holds(struct og_worker *w)
 	size_t n;
 
 	if (og_store_generation(w->st, &gen) < 0) {
-		og_warnx_rl(&w->rl_gen,
-		    "store: cannot read the hold generation: %s",
-		    og_store_error(w->st));
+		if (w->spool == NULL)
+			og_warnx_rl(&w->rl_gen,
+			    "store: cannot read the hold generation: %s",
+			    og_store_error(w->st));
+		store_failed(w, og_store_error(w->st));
 		return;
 	}
 	if (w->have_gen && gen == w->gen)
@@ -350,6 +496,90 @@ prune(struct og_worker *w)
 		    total, (long long)atomic_load(&w->retention));
 }
 
+/*
+ * outage_tick - during an outage: probe the store with backoff, replay
+ * the spool once it answers, log the outage once a minute and its end
+ */
+static void
+outage_tick(struct og_worker *w)
+{
+	struct og_spool_stats ss = { 0, 0, 0 };
+	char dur[32];
+	time_t now = time(NULL);
+	uint64_t gen;
+	int rc;
+
+	if (atomic_load(&w->down)) {
+		if (now < w->next_probe)
+			goto report;
+		if (og_store_generation(w->st, &gen) < 0) {
+			set_reason(w, og_store_error(w->st));
+			w->backoff = w->backoff * 2 > PROBE_MAX
+			    ? PROBE_MAX
+			    : w->backoff * 2;
+			w->next_probe = now + w->backoff;
+			goto report;
+		}
+		atomic_store(&w->down, 0);
+		og_info("store: answering again after %lds; replaying %lu "
+		        "spooled rows",
+		    (long)(now - w->since),
+		    w->spool != NULL ? og_spool_pending(w->spool) : 0UL);
+	}
+	if (w->spool != NULL && og_spool_pending(w->spool) > 0) {
+		if (!w->outage) { /* an earlier run's rows, or refused */
+			w->outage = 2;
+			w->since = now;
+			w->next_report = now + REPORT_EVERY;
+			w->replayed = w->refused = w->lost = 0;
+			og_info("spool %s: replaying %lu rows",
+			    og_spool_path(w->spool),
+			    og_spool_pending(w->spool));
+		}
+		w->drop_base = og_spool_dropped(w->spool) > w->drop_base
+		    ? og_spool_dropped(w->spool)
+		    : w->drop_base;
+		rc =
+		    og_spool_replay(w->spool, w->st, w->host, REPLAY_TICK, &ss);
+		w->replayed += ss.replayed;
+		w->refused += ss.refused + ss.bad;
+		if (rc < 0) {
+			store_failed(w, og_store_error(w->st));
+			goto report;
+		}
+		if (rc == 0)
+			goto report;
+	}
+	if (!w->outage)
+		return;
+	og_store_set_quiet(w->st, 0);
+	duration(dur, sizeof(dur), now - w->since);
+	if (w->outage == 2)
+		og_info("spool %s: replayed %lu rows, dropped %llu",
+		    og_spool_path(w->spool), w->replayed,
+		    w->drop_base + w->lost);
+	else
+		og_info(
+		    "store: back after %s; replayed %lu rows, dropped %llu%s",
+		    dur, w->replayed, w->drop_base + w->lost,
+		    w->refused > 0 ? " (some refused or unreadable: see above)"
+		                   : "");
+	w->outage = 0;
+	w->drop_base = 0;
+	w->lost = 0;
+	return;
+report:
+	if (now < w->next_report)
+		return;
+	w->next_report = now + REPORT_EVERY;
+	duration(dur, sizeof(dur), now - w->since);
+	og_warnx("store: %s for %s: %s; %lu rows spooled (%llu bytes "
+	         "waiting), %llu dropped",
+	    atomic_load(&w->down) ? "unavailable" : "replaying", dur, w->reason,
+	    w->spooled, w->spool != NULL ? og_spool_bytes(w->spool) : 0ULL,
+	    (w->spool != NULL ? og_spool_dropped(w->spool) : 0ULL) + w->lost);
+}
+
 static void *
 run(void *arg)
 {
@@ -377,12 +607,17 @@ run(void *arg)
 		flush_blocks(w);
 		flush(w);
 		flush_delivered(w);
+		if (w->spool != NULL)
+			(void)og_spool_sync(w->spool);
+		if (w->outage ||
+		    (w->spool != NULL && og_spool_pending(w->spool) > 0))
+			outage_tick(w);
 		now = time(NULL);
-		if (now != last_gen) {
+		if (now != last_gen && !atomic_load(&w->down)) {
 			refresh_holds(w);
 			last_gen = now;
 		}
-		if (now - last_prune >= PRUNE_EVERY) {
+		if (now - last_prune >= PRUNE_EVERY && !atomic_load(&w->down)) {
 			prune(w);
 			last_prune = now;
 		}
@@ -403,10 +638,20 @@ run(void *arg)
 struct og_worker *
 og_worker_start(struct og_store *st, int64_t retention)
 {
+	return og_worker_start_spool(st, retention, NULL, NULL);
+}
+
+struct og_worker *
+og_worker_start_spool(struct og_store *st, int64_t retention,
+    struct og_spool *spool, const char *host)
+{
 	struct og_worker *w = og_calloc(1, sizeof(*w));
 	int e;
 
 	w->st = st;
+	w->spool = spool;
+	w->host = og_strdup(host != NULL ? host : "localhost");
+	atomic_init(&w->down, 0);
 	w->queue = og_calloc(OG_WORKER_QUEUE_MAX, sizeof(*w->queue));
 	w->blocks = og_calloc(BLOCKS_MAX, sizeof(*w->blocks));
 	atomic_init(&w->pending, NULL);
@@ -439,6 +684,13 @@ og_worker_stop(struct og_worker *w)
 		og_warnx("store: %lu message rows were not recorded "
 		         "(queue full or store errors)",
 		    dropped);
+	if (w->spool != NULL && og_spool_pending(w->spool) > 0)
+		og_warnx("spool %s: %lu rows wait for the store (%llu "
+		         "dropped): the next start replays them",
+		    og_spool_path(w->spool), og_spool_pending(w->spool),
+		    og_spool_dropped(w->spool));
+	w->spool = og_spool_close(w->spool);
+	og_free(w->host);
 	og_holdset_free(atomic_exchange(&w->pending, NULL));
 	og_store_close(w->st);
 	og_store_blocks_free(w->blocks, w->nblocks);
@@ -461,6 +713,12 @@ void
 og_worker_set_retention(struct og_worker *w, int64_t r)
 {
 	atomic_store(&w->retention, r);
+}
+
+int
+og_worker_store_down(const struct og_worker *w)
+{
+	return atomic_load(&((struct og_worker *)w)->down);
 }
 
 unsigned long

@@ -7,9 +7,13 @@
  *	(checked every second, so a hold made by the CLI or another daemon
  *	applies within about one second). The thread also prunes message
  *	rows older than message_retention, a few thousand at a time.
- * DIAGNOSTICS: store errors are logged (rate-limited) and retried; the
- *	policy answers go on from the last hold set. Rows that do not fit
- *	the queue are counted and reported, never silently dropped.
+ *	When the store cannot be reached, rows wait in a spool file
+ *	(og_worker_start_spool(), lib/spool.h) and are written in order when
+ *	it answers again; og_worker_store_down() tells the event loop.
+ * DIAGNOSTICS: an outage is logged when it starts, once a minute while
+ *	it lasts and when it ends; the policy answers go on from the last
+ *	hold set. Rows that fit neither the queue nor the spool are counted
+ *	and reported, never silently dropped.
  */
 #ifndef OG_WORKER_H
 #define OG_WORKER_H
@@ -19,6 +23,7 @@
 struct og_block;
 struct og_holdset;
 struct og_msgrec;
+struct og_spool;
 struct og_store;
 struct og_worker;
 
@@ -26,6 +31,12 @@ struct og_worker;
 
 /* og_worker_start - takes over st (closes it at stop) */
 struct og_worker *og_worker_start(struct og_store *st, int64_t retention);
+/*
+ * og_worker_start_spool - the same with an outage spool (NULL: none),
+ * which it takes over too; host names the drop count's audit row
+ */
+struct og_worker *og_worker_start_spool(struct og_store *st, int64_t retention,
+    struct og_spool *spool, const char *host);
 /* og_worker_stop - flush the queue, stop the thread, close the store */
 void og_worker_stop(struct og_worker *);
 /* og_worker_record - queue a copy of rec; -1 when the queue is full */
@@ -41,6 +52,11 @@ int og_worker_delivered(struct og_worker *, const char *provider);
 /* og_worker_take_holds - a newer hold set, or NULL; the caller owns it */
 struct og_holdset *og_worker_take_holds(struct og_worker *);
 void og_worker_set_retention(struct og_worker *, int64_t);
+/*
+ * og_worker_store_down - 1 while the store fails its probes, else 0:
+ * an atomic load, cheap enough for every policy request
+ */
+int og_worker_store_down(const struct og_worker *);
 /* og_worker_dropped - rows dropped because the queue was full */
 unsigned long og_worker_dropped(const struct og_worker *);
 

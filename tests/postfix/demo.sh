@@ -4,17 +4,21 @@
 # DESCRIPTION: what `contrib/quickstart demo` runs. Starts the test rig
 #	(tests/postfix/sandbox.sh: a private Postfix on 127.0.0.1, a fake
 #	Outlook.com MX that answers the S3150 block, an accepting sink, a
-#	local DNS server) and shows, in six steps: a delivered message; the
-#	S3150 bounce without outguard; with outguard-policyd a spam run
+#	local DNS server) and shows, in seven steps: a delivered message;
+#	the S3150 bounce without outguard; with outguard-policyd a spam run
 #	from a leaked password kept queued, the culprit held within
 #	seconds, the evidence recorded; the release and its confirmation;
 #	outguard-milter refusing a forged From and tagging bulk mail
-#	without one-click unsubscribe; last the admin's summary and the
-#	delisting evidence pack. Removes everything again; touches neither
-#	/etc/postfix nor the system queue.
-# DIAGNOSTICS: exit 0 when all six steps did what they show; 1 otherwise;
-#	2 when the demo cannot run here (needs root and postfix, nsd,
-#	swaks, python3, dig, saslpasswd2).
+#	without one-click unsubscribe; outguard-milter DKIM-signing a
+#	message that an independent verifier (python3-dkim) accepts, and
+#	its preflight warning about a domain whose SPF does not list the
+#	server's IP; last the admin's summary and the delisting evidence
+#	pack. Removes everything again; touches neither /etc/postfix nor
+#	the system queue.
+# DIAGNOSTICS: exit 0 when all seven steps did what they show; 1
+#	otherwise; 2 when the demo cannot run here (needs root and postfix,
+#	nsd, swaks, python3, dig, saslpasswd2, openssl; python3-dkim for
+#	step 6).
 
 set -u
 
@@ -128,10 +132,16 @@ chmod 0755 "$OG/notify.sh"
 printf 'egress_ips = 127.0.0.1\nnotify_command = %s/notify.sh\n' "$OG" \
     >>"$OG/outguard.conf"
 postconf -c "$SB/etc" -M "outguard-status/unix=outguard-status unix - n n - 0 spawn user=nobody argv=$OG_BIN/outguard-policyd -m -c $OG/outguard.conf"
+# Microsoft's domains through the "outlook" transport, whose reply filter
+# stops the retries of a blocked destination (contrib/postfix-master.cf)
+postconf -c "$SB/etc" -M "outlook/unix=outlook unix - - n - - smtp"
+sed -i "s/\tsmtp:\[127.0.0.1\]:$SB_MX_PORT\$/\toutlook:[127.0.0.1]:$SB_MX_PORT/" "$SB/etc/transport"
+sb_postconf -P "outlook/unix/smtp_reply_filter=socketmap:unix:private/outguard-status:reply-microsoft-consumer" >/dev/null
 sb_postconf "smtp_delivery_status_filter = socketmap:unix:private/outguard-status:status" >/dev/null
 og_policyd_start || { echo "demo: outguard-policyd did not start" >&2; sb_stop; exit 1; }
 echo "outguard-policyd answers Postfix's policy questions, its status filter"
-echo "sees every delivery reply, and its watcher reads the queue."
+echo "sees every delivery reply, its reply filter ends the sessions of a"
+echo "provider that blocks us, and its watcher reads the queue."
 for u in carol dave erin; do sb_add_user "$u" demo-password; done
 sb_add_user mallory stolen-password
 sb_set_mx_mode accept
@@ -192,6 +202,14 @@ code, ip, tag, n, reply = sys.stdin.readline().rstrip("\n").split("|", 4)
 print("code %s, egress IP %s, Microsoft server %s" % (code, ip, tag))
 print("reply: " + reply)' | fold -s -w 74 | sed 's/^/    /'
 echo "    ($(grep -o 'reaction_seconds=[0-9]*' "$OG/policyd.log" | head -n 1) from the first block to mallory's hold)"
+mx_refused=$(python3 -c '
+import json, sys
+print(sum(1 for l in open(sys.argv[1]) if l.strip()
+          and json.loads(l).get("event") == "refused"))' "$SB/mx/records.jsonl")
+echo "Microsoft saw $mx_refused refused attempts in all: after the first, the reply"
+echo "filter ended each blocked session and refused $(grep -c 'reply-microsoft-consumer lookup error for 220 ' "$SB/maillog")"
+echo "new connections before they sent anything, so Postfix suspended"
+echo "hotmail.com instead of trying every queued message once more."
 
 heading "4. Delisted: release"
 sb_set_mx_mode accept
@@ -271,7 +289,108 @@ else
 	echo "(outguard-milter did not start: see $M/milter.log)"
 fi
 
-heading "6. The admin's view: summary and the delisting pack"
+heading "6. Authentication: DKIM signatures and the SPF/DMARC preflight"
+echo "Outlook.com, Gmail and Yahoo refuse bulk mail whose From domain is"
+echo "not authenticated: SPF (the domain's DNS lists the IPs that may send"
+echo "for it) or DKIM (a signature made with the domain's key, whose public"
+echo "half is in DNS) must pass for the From domain, as its DMARC record"
+echo "says.  outguard-milter signs what leaves, and predicts what the"
+echo "receiver will conclude before the mail is queued."
+echo
+mkdir -p "$M/keys" && chmod 0700 "$M/keys"
+pub='' verdict=''
+if openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
+    -out "$M/keys/bakery.pem" 2>/dev/null; then
+	chmod 0600 "$M/keys/bakery.pem"
+	pub=$(openssl pkey -in "$M/keys/bakery.pem" -pubout -outform DER |
+	    base64 -w0 | fold -w 250 | sed 's/.*/"&"/' | tr '\n' ' ')
+fi
+sb_dns_zone bakery.test '@ IN TXT "v=spf1 ip4:127.0.0.1 -all"' \
+    '_dmarc IN TXT "v=DMARC1; p=reject"' \
+    "mail._domainkey IN TXT \"v=DKIM1; k=rsa; p=\" $pub" >/dev/null 2>&1
+sb_dns_zone oldhost.test '@ IN TXT "v=spf1 ip4:192.0.2.10 -all"' \
+    '_dmarc IN TXT "v=DMARC1; p=reject"' >/dev/null 2>&1
+printf '%s\n' "alice@bakery.test alice, alice@outguard.test" \
+    "alice@oldhost.test alice, alice@outguard.test" >>"$M/logins"
+cat >>"$M/outguard.conf" <<CONF
+preflight_action = tag
+egress_ips = 127.0.0.1
+dns_resolver = 127.0.0.1@$SB_DNS_PORT
+dkim_domain = bakery.test
+dkim_selector = mail
+dkim_key_file = $M/keys/bakery.pem
+CONF
+echo "The DNS server now serves bakery.test (SPF lists 127.0.0.1, DMARC"
+echo "p=reject, the DKIM key at mail._domainkey) and oldhost.test (SPF"
+echo "lists only 192.0.2.10, a server it left long ago).  outguard-milter"
+echo "restarts with the bakery.test key and egress_ips = 127.0.0.1:"
+if [ -n "${mpid:-}" ]; then
+	kill "$mpid" 2>/dev/null
+	wait "$mpid" 2>/dev/null
+fi
+"$top_builddir/milter/outguard-milter" -d -c "$M/outguard.conf" \
+    2>"$M/milter6.log" &
+mpid=$!
+if [ -n "$pub" ] &&
+    sb_wait_for "grep -q 'starting:' $(printf %q "$M/milter6.log")" 10 &&
+    qid6=$(sb_submit alice@bakery.test bob@example.net alice \
+    demo-password --header "From: Alice <alice@bakery.test>" \
+    --header "Subject: Your order 7731" \
+    --body "Your bread is ready for pick-up. ($token)") && [ -n "$qid6" ] &&
+    sb_wait_log "$qid6: to=<bob@example.net>,.* status=sent" 20 &&
+    eml=$(sb_sink_grep "^Subject: Your order 7731") &&
+    verdict=$(/usr/bin/python3 - "$SB_DNS_PORT" "$eml" <<'PY' 2>&1
+import sys, dkim, dns.resolver
+res = dns.resolver.Resolver(configure=False)
+res.nameservers, res.port = ["127.0.0.1"], int(sys.argv[1])
+def txt(name, timeout=5):
+    a = res.resolve(name.decode().rstrip("."), "TXT", lifetime=timeout)
+    return b"".join(b"".join(r.strings) for r in a)
+d = dkim.DKIM(open(sys.argv[2], "rb").read())
+ok = d.verify(dnsfunc=txt)
+f = d.signature_fields
+print("signature d=%s s=%s a=%s: %s" % (f.get(b"d", b"?").decode(),
+      f.get(b"s", b"?").decode(), f.get(b"a", b"?").decode(),
+      "pass" if ok else "FAIL"))
+sys.exit(0 if ok else 1)
+PY
+    ); then
+	echo "alice@bakery.test writes to bob@example.net.  The receiving server"
+	echo "got a DKIM-Signature, and python3-dkim (an independent verifier,"
+	echo "asking the DNS server for the key) says:"
+	show "$verdict"
+	echo "The milter's log line and its preflight tag on the message:"
+	show "$(sed -n "s/^.*\($qid6: check=dkim .*\)/\1/p" "$M/milter6.log")"
+	show "$(grep "^X-Outguard-Result:" "$eml" | tr -d '\r')"
+	good=$((good + 1))
+else
+	echo "(the message was not signed and verified: $verdict; see"
+	echo "$M/milter6.log)"
+fi
+echo
+echo "Then alice writes as alice@oldhost.test, whose SPF record does not"
+echo "list this server's IP, and which has no DKIM key here:"
+if qid7=$(sb_submit alice@oldhost.test bob@example.net alice \
+    demo-password --header "From: alice@oldhost.test" \
+    --header "Subject: Opening hours" --body "We open at 7. ($token)") &&
+    [ -n "$qid7" ] &&
+    sb_wait_log "$qid7: to=<bob@example.net>,.* status=sent" 20 &&
+    eml=$(sb_sink_grep "^Subject: Opening hours") &&
+    grep -q "^X-Outguard-Result: .*preflight=fail (spf-fail-for-egress-ip)" \
+        "$eml"; then
+	echo "It was delivered (preflight_action = tag), tagged:"
+	show "$(grep "^X-Outguard-Result:" "$eml" | tr -d '\r')"
+	echo "and the milter logged what the receiver will see, and why:"
+	show "$(sed -n "s/^.*\($qid7: check=preflight .*\)/\1/p" \
+	    "$M/milter6.log")"
+	echo "Outlook.com would refuse it (550 5.7.515).  preflight_action ="
+	echo "reject refuses it here instead, before it leaves."
+	good=$((good + 1))
+else
+	echo "(no preflight warning: see $M/milter6.log)"
+fi
+
+heading "7. The admin's view: summary and the delisting pack"
 echo "\$ outguard-queue-report summary"
 og_report summary | sed 's/^/    /'
 echo
@@ -281,15 +400,17 @@ echo "    (the pack states SPF, DKIM and DMARC only as far as check-auth"
 echo "    verified them just now; here it says what to fix first)"
 
 heading "Result"
-if [ "$good" = 6 ]; then
+if [ "$good" = 8 ]; then
 	echo "Without outguard, hotmail.com refused everyone's mail with S3150."
 	echo "With it, nothing bounced, the culprit was held within seconds,"
 	echo "the evidence was recorded, and the rest flowed again.  The milter"
-	echo "refused a forged From and tagged bulk mail without one-click"
-	echo "unsubscribe.  Cleaning up."
+	echo "refused a forged From, tagged bulk mail without one-click"
+	echo "unsubscribe, signed mail an independent verifier accepts, and"
+	echo "warned about a domain whose SPF does not cover this server."
+	echo "Cleaning up."
 	status=0
 else
-	echo "Something did not happen as expected ($good of 6).  Cleaning up;"
+	echo "Something did not happen as expected ($good of 8).  Cleaning up;"
 	echo "run with SB_KEEP=1 to keep $SB for a look."
 	status=1
 fi

@@ -90,3 +90,34 @@ for line in sys.stdin:
         n += 1
 print(n)' "$1"
 }
+
+# og_conf_set NAME VALUE: set one setting in $SB/og/outguard.conf (the
+#	line is replaced, or added).
+og_conf_set() {
+	local f=$SB/og/outguard.conf
+	grep -v "^$1 *=" "$f" >"$f.tmp"
+	printf '%s = %s\n' "$1" "$2" >>"$f.tmp" && mv "$f.tmp" "$f"
+}
+
+# og_block_setup: the block response's Postfix side, as t_block.sh sets
+#	it up (call before sb_start): the status filter as a spawn(8)
+#	service (outguard-policyd -m as nobody) and Microsoft's domains
+#	through a transport "outlook" of their own whose reply filter is
+#	the same service; egress_ips = 127.0.0.1, a fast queue scan.
+og_block_setup() {
+	local og=$SB/og
+	og_conf_set egress_ips 127.0.0.1
+	og_conf_set queue_scan_interval 10s
+	postconf -c "$SB/etc" -M "outguard-status/unix=outguard-status unix - n n - 0 spawn user=nobody argv=$OG_BIN/outguard-policyd -m -c $og/outguard.conf" ||
+	    return 1
+	sb_postconf "smtp_delivery_status_filter = socketmap:unix:private/outguard-status:status" >/dev/null ||
+	    return 1
+	postconf -c "$SB/etc" -M "outlook/unix=outlook unix - - n - - smtp" ||
+	    return 1
+	postconf -c "$SB/etc" -P "outlook/unix/smtp_reply_filter=socketmap:unix:private/outguard-status:reply-microsoft-consumer" ||
+	    return 1
+	sed -i "s/\tsmtp:\[127.0.0.1\]:$SB_MX_PORT\$/\toutlook:[127.0.0.1]:$SB_MX_PORT/" \
+	    "$SB/etc/transport"
+	sb__cool_down
+	grep -q "^hotmail.com	outlook:" "$SB/etc/transport"
+}

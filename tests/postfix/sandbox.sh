@@ -858,3 +858,69 @@ sb_log() {
 	sb__need || return 1
 	cat "$SB/maillog"
 }
+
+# ---------------------------------------------------------------------
+# Several sandboxes in one test (t_fleet.sh: two MTAs, one store)
+#
+# A sandbox is the values of SB_INSTANCE_VARS; sb_use saves the current
+# instance's values under its name and makes another instance current,
+# so every function above works on whichever instance is current. All
+# of it runs in the test's own shell: the background processes of each
+# instance (fake MX, sink, NSD, daemons) stay its children.
+
+SB_INSTANCE_VARS="SB SB_HOSTNAME SB_SMTP_PORT SB_SUBMISSION_PORT SB_MX_PORT
+ SB_SINK_PORT SB_DNS_PORT MAIL_CONFIG"
+SB_INSTANCE=
+SB_INSTANCES=
+SB__DEFAULT_HOSTNAME=$SB_HOSTNAME
+declare -A SB__SAVED=()
+
+# sb_use NAME - make instance NAME current (letters, digits, _); a new
+# name starts with no sandbox (SB empty) and SB_HOSTNAME at its default:
+# set SB_HOSTNAME, then sb_setup or sb_start as for a single sandbox
+sb_use() {
+	local name=${1:-} v key
+	case $name in
+	'' | *[!A-Za-z0-9_]*) sb__err "bad instance name '$name'"; return 1 ;;
+	esac
+	if [ -n "$SB_INSTANCE" ]; then
+		for v in $SB_INSTANCE_VARS; do
+			key="$SB_INSTANCE.$v"
+			if [ -n "${!v+x}" ]; then
+				SB__SAVED[$key]=${!v}
+			else
+				unset "SB__SAVED[$key]"
+			fi
+		done
+	fi
+	case " $SB_INSTANCES " in
+	*" $name "*) ;;
+	*)
+		SB_INSTANCES="${SB_INSTANCES:+$SB_INSTANCES }$name"
+		SB__SAVED[$name.SB]=
+		SB__SAVED[$name.SB_HOSTNAME]=$SB__DEFAULT_HOSTNAME
+		;;
+	esac
+	for v in $SB_INSTANCE_VARS; do
+		key="$name.$v"
+		if [ -n "${SB__SAVED[$key]+x}" ]; then
+			export "$v=${SB__SAVED[$key]}"
+		else
+			unset "$v"
+		fi
+	done
+	SB_INSTANCE=$name
+}
+
+# sb_each CMD - eval CMD once with each instance current, in the order
+# they were first used; the current instance is current again after it.
+# Fails if CMD failed for any of them.
+sb_each() {
+	local cmd=$1 was=$SB_INSTANCE name rc=0
+	for name in $SB_INSTANCES; do
+		sb_use "$name" || return 1
+		eval "$cmd" || rc=1
+	done
+	[ -n "$was" ] && sb_use "$was"
+	return $rc
+}

@@ -7,12 +7,15 @@
 #	block for everything. The status filter (a spawn(8) service) keeps
 #	the blocked mail queued, the watcher holds the provider scope and
 #	the queued mail to it, ranks the senders and holds mallory for all
-#	destinations, records the evidence and notifies once. The daemon is
+#	destinations, records the evidence and notifies once. Microsoft's
+#	domains go through a transport of their own whose reply filter
+#	ends each blocked session and refuses the held provider's
+#	greetings, so the burst stops reaching the MX. The daemon is
 #	killed in the middle of the block: nothing bounces. Then the MX
 #	accepts again, the provider scope is released: the innocent users'
 #	mail reaches the MX, mallory's stays held, the incident is confirmed.
 #	TAP output.
-# Exercises: policy/watcher.c (incidents, holds, suspects, notification, confirmation), policy/privsep.c, policy/qr_hold.c (release), policy/qr_evidence.c and policy/qr_report.c over the store it fills.
+# Exercises: policy/replyfilter.c (through the outlook transport), policy/watcher.c (incidents, holds, suspects, notification, confirmation), policy/privsep.c, policy/qr_hold.c (release), policy/qr_evidence.c and policy/qr_report.c over the store it fills.
 
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -29,7 +32,7 @@ if reason=$(sb_missing); then
 	exit 0
 fi
 
-echo "1..24"
+echo "1..26"
 SB_NO_TRAP=1 sb_setup || exit 1
 trap 'og_policyd_kill; sb_stop' EXIT
 og_setup || exit 1
@@ -42,6 +45,13 @@ printf 'egress_ips = 127.0.0.1\nnotify_command = %s/notify.sh\nqueue_scan_interv
 # the status filter, started by master(8) on demand
 postconf -c "$SB/etc" -M "outguard-status/unix=outguard-status unix - n n - 0 spawn user=nobody argv=$OG_BIN/outguard-policyd -m -c $OG/outguard.conf" || exit 1
 sb_postconf "smtp_delivery_status_filter = socketmap:unix:private/outguard-status:status" >/dev/null
+# Microsoft's domains through a transport of their own, whose reply
+# filter ends the sessions of a blocking provider and refuses its
+# greetings while it is held, so that qmgr suspends the destination
+postconf -c "$SB/etc" -M "outlook/unix=outlook unix - - n - - smtp" || exit 1
+postconf -c "$SB/etc" -P "outlook/unix/smtp_reply_filter=socketmap:unix:private/outguard-status:reply-microsoft-consumer" || exit 1
+sed -i "s/\tsmtp:\[127.0.0.1\]:$SB_MX_PORT\$/\toutlook:[127.0.0.1]:$SB_MX_PORT/" "$SB/etc/transport"
+grep -q "^hotmail.com	outlook:" "$SB/etc/transport" || exit 1
 for i in 1 2 3 4 5 6 7 8 9 10; do sb_add_user "user$i" "pw$i" || exit 1; done
 sb_add_user mallory pw-m || exit 1
 sb_set_mx_mode accept
@@ -141,6 +151,24 @@ check "mallory is the incident's top suspect" top_is_mallory
 # 12: one notification for the incident
 check "exactly one notification for the incident" \
     "[ \$(grep -c '\"event\": \"open\"' '$OG/notifications') = 1 ]"
+
+# the reply filter of the "outlook" transport: blocked sessions ended,
+# the held provider's greetings refused before any MAIL command, so the
+# burst did not reach the MX once more (without the filter, about 130
+# more of mallory's messages did)
+refused_after_first() {
+	python3 -c '
+import json, sys
+n = sum(1 for l in open(sys.argv[1]) if l.strip()
+        and json.loads(l).get("event") == "refused")
+print(max(n - 1, 0))' "$SB/mx/records.jsonl"
+}
+check "the reply filter refused the held provider's greetings" \
+    "grep -q 'reply-microsoft-consumer lookup error for 220 ' '$SB/maillog'"
+n_after=$(refused_after_first)
+check "fewer than 100 attempts reached the blocking MX after its first refusal" \
+    "[ $n_after -lt 100 ]" || echo "# $n_after refusals after the first"
+echo "# blast radius: $n_after attempts after the first refusal"
 
 # 13-14: the evidence and the reaction time
 check "the evidence holds the S3150 reply verbatim with the egress IP" \

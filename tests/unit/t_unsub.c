@@ -2,7 +2,9 @@
  * t_unsub.c - unit tests for milter/unsub.c: bulk detection, the RFC
  *	2369 List-Unsubscribe parser, RFC 8058 List-Unsubscribe-Post, the
  *	body link scan over MIME (QP, base64, charsets, nesting, broken
- *	boundaries, truncation), the keyword loader and its languages
+ *	boundaries, truncation), the keyword loader and its languages;
+ *	every body is scanned both with and without GMime's tree (the
+ *	single-part path) and the two results compared
  */
 #include "config.h"
 
@@ -65,11 +67,200 @@ msg_with(const char *ctype, const char *cte, const char *body)
 	return og_strbuf_steal(&b);
 }
 
+static int last_flat; /* did the last both() skip GMime's tree? */
+
+/*
+ * both - og_unsub_body_link() both ways in, with and without GMime's
+ * tree: the result and the reason must be the same
+ */
+static enum og_unsub_res
+both(const char *msg, size_t len, size_t max, char *reason)
+{
+	char treason[OG_UNSUB_REASON_MAX], dreason[OG_UNSUB_REASON_MAX];
+	enum og_unsub_res r, tr;
+
+	r = og_unsub_body_link_path(
+	    kw, msg, len, max, OG_UNSUB_PATH_ANY, &last_flat, reason);
+	tr = og_unsub_body_link_path(
+	    kw, msg, len, max, OG_UNSUB_PATH_TREE, NULL, treason);
+	assert_int_equal(r, og_unsub_body_link(kw, msg, len, max, dreason));
+	if (r != tr || strcmp(reason, treason) != 0)
+		fail_msg("flat %d: %s (%s), tree: %s (%s)", last_flat,
+		    og_unsub_res_name(r), reason, og_unsub_res_name(tr),
+		    treason);
+	return r;
+}
+
 static enum og_unsub_res
 body(const char *msg, char *reason)
 {
-	return og_unsub_body_link(kw, msg, strlen(msg), MB, reason);
+	return both(msg, strlen(msg), MB, reason);
 }
+
+/*
+ * Single-part bodies are read without GMime's tree: every encoding and
+ * charset case must give what the tree gives (both() compares), and the
+ * path taken must be the one expected. res -1: only the comparison.
+ */
+#define HDRS "From: news@example.com\r\nTo: a@example.net\r\nSubject: n\r\n"
+static const struct {
+	const char *msg;
+	int res, flat;
+} flat_cases[] = {
+	/* 8bit UTF-8, the common case */
+	{ HDRS "Content-Type: text/plain; charset=utf-8; format=flowed\r\n"
+	       "Content-Transfer-Encoding: 8bit\r\n\r\n"
+	       "News.\r\nTo unsubscribe, visit https://x.example/u?a=1\r\n",
+	    OG_UNSUB_PASS, 1 },
+	/* the keyword only in the link, split by a QP soft line break */
+	{ HDRS "Content-Type: text/plain; charset=us-ascii\r\n"
+	       "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+	       "Bye: https://x.example/unsu=\r\nbscribe?id=3D7\r\n",
+	    OG_UNSUB_PASS, 1 },
+	/* the same without the soft break undone would not match */
+	{ HDRS "Content-Type: text/plain; charset=us-ascii\r\n\r\n"
+	       "Bye: https://x.example/unsu=\r\nbscribe?id=3D7\r\n",
+	    OG_UNSUB_FAIL, 1 },
+	/* QP HTML in UTF-8 */
+	{ HDRS "Content-Type: text/html; charset=UTF-8\r\n"
+	       "Content-Transfer-Encoding: Quoted-Printable\r\n\r\n"
+	       "<p>Hi</p><a href=3D\"https://x.example/l\">d=C3=A9sinscri=\r\n"
+	       "re</a>=\r\n",
+	    OG_UNSUB_PASS, 1 },
+	/* base64, and base64 with line breaks, junk and no padding */
+	{ HDRS "Content-Type: text/plain\r\n"
+	       "Content-Transfer-Encoding: base64\r\n\r\n"
+	       "VG8gb3B0IG91dDogaHR0cHM6Ly94LmV4YW1wbGUvdQ0K\r\n",
+	    OG_UNSUB_PASS, 1 },
+	{ HDRS "Content-Type: text/html; charset=utf-8\r\n"
+	       "Content-Transfer-Encoding:  BASE64 \r\n\r\n"
+	       "PGEgaHJlZj0iaHR0cHM6Ly94LmV4YW1wbGUvbCI+\r\n"
+	       "VW5zdWJzY3JpYmU8L2E+!!\r\nQQ",
+	    OG_UNSUB_PASS, 1 },
+	/* 8bit ISO-8859-1 and windows-1252, folded and quoted charsets */
+	{ HDRS "Content-Type: text/plain; charset=iso-8859-1\r\n"
+	       "Content-Transfer-Encoding: 8bit\r\n\r\n"
+	       "Pour vous d\xe9sinscrire: https://x.example/u\r\n",
+	    OG_UNSUB_PASS, 1 },
+	{ HDRS "Content-Type: text/plain;\r\n\tcharset=\"windows-1252\"\r\n"
+	       "\r\n\x93Quote\x94 d\xe9sinscrire https://x.example/u\r\n",
+	    OG_UNSUB_PASS, 1 },
+	{ HDRS "Content-Type: text/plain; charset*=''iso-8859-1\r\n\r\n"
+	       "d\xe9sinscrire https://x.example/u\r\n",
+	    -1, 1 },
+	/* charset spellings and values the quick Content-Type reader
+	 * leaves to GMime's parser (comments, repeats, RFC 2047) */
+	{ HDRS "Content-Type: text/plain; charset=utf8\r\n\r\n"
+	       "d\xc3\xa9sinscrire \xff https://x.example/u\r\n",
+	    -1, 1 },
+	{ HDRS "Content-Type: TEXT/Html; CharSet=\"ISO-8859-1\"\r\n\r\n"
+	       "<a href=https://x.example/l>d\xe9sinscrire</a>\r\n",
+	    OG_UNSUB_PASS, 1 },
+	{ HDRS "Content-Type: text/plain (c); charset=latin1\r\n\r\n"
+	       "d\xe9sinscrire https://x.example/u\r\n",
+	    OG_UNSUB_PASS, 1 },
+	{ HDRS "Content-Type: text/plain; charset=utf-8; charset=latin1\r\n"
+	       "\r\nd\xe9sinscrire https://x.example/u\r\n",
+	    -1, 1 },
+	{ HDRS "Content-Type: text/plain; charset=\"=?us-ascii?q?latin1?=\"\r\n"
+	       "\r\nd\xe9sinscrire https://x.example/u\r\n",
+	    -1, 1 },
+	{ HDRS "Content-Type: text/plain; charset=\"\"\r\n\r\n"
+	       "d\xe9sinscrire https://x.example/u\r\n",
+	    -1, 1 },
+	{ HDRS "Content-Type: text/plain ; charset = us-ascii ;\r\n\r\n"
+	       "unsubscribe https://x.example/u\r\n",
+	    -1, 1 },
+	/* no charset: not UTF-8, so ISO-8859-1 */
+	{ HDRS "Content-Type: text/plain\r\n\r\n"
+	       "d\xe9sinscrire https://x.example/u\r\n",
+	    OG_UNSUB_PASS, 1 },
+	/* no Content-Type at all, LF line ends */
+	{ "From: a@example.com\nSubject: x\n\nunsubscribe "
+	  "https://x.example/u\n",
+	    OG_UNSUB_PASS, 1 },
+	/* charsets GMime cannot convert, or converts to garbage */
+	{ HDRS "Content-Type: text/plain; charset=x-no-such\r\n\r\n"
+	       "unsubscribe https://x.example/u\r\n",
+	    OG_UNSUB_PASS, 1 },
+	{ HDRS "Content-Type: text/plain; charset=shift_jis\r\n\r\n"
+	       "unsubscribe https://x.example/u \x82\xa0\r\n\x82",
+	    -1, 1 },
+	{ HDRS "Content-Type: text/plain; charset=utf-16\r\n\r\n"
+	       "unsubscribe https://x.example/u\r\n",
+	    -1, 1 },
+	{ HDRS "Content-Type: text/plain; charset=iso-2022-jp\r\n\r\n"
+	       "\x1b$B$3$s\x1b(B unsubscribe https://x.example/u\r\n\x1b$B",
+	    -1, 1 },
+	/* unknown transfer encoding: taken as is */
+	{ HDRS "Content-Type: text/plain\r\n"
+	       "Content-Transfer-Encoding: x-gzip64\r\n\r\n"
+	       "unsubscribe https://x.example/u\r\n",
+	    OG_UNSUB_PASS, 1 },
+	/* dispositions: an attachment is skipped, inline is read */
+	{ HDRS "Content-Type: text/plain\r\n"
+	       "Content-Disposition: attachment; filename=a.txt\r\n\r\n"
+	       "unsubscribe https://x.example/u\r\n",
+	    OG_UNSUB_FAIL, 1 },
+	{ HDRS "Content-Disposition: inline\r\n\r\n"
+	       "unsubscribe https://x.example/u\r\n",
+	    OG_UNSUB_PASS, 1 },
+	/* empty bodies */
+	{ HDRS "\r\n", OG_UNSUB_FAIL, 1 },
+	{ HDRS "Content-Transfer-Encoding: base64\r\n\r\n=", OG_UNSUB_FAIL, 1 },
+	/* left to the tree: other types, uuencode, repeats, odd headers */
+	{ HDRS "Content-Type: application/octet-stream\r\n\r\n"
+	       "unsubscribe https://x.example/u\r\n",
+	    OG_UNSUB_FAIL, 0 },
+	{ HDRS "Content-Type: message/rfc822\r\n\r\n" HDRS "\r\n"
+	       "unsubscribe https://x.example/u\r\n",
+	    OG_UNSUB_FAIL, 0 },
+	{ HDRS "Content-Type: text/plain\r\n"
+	       "Content-Transfer-Encoding: x-uuencode\r\n\r\n"
+	       "begin 644 u\r\n"
+	       "@=6YS=6)S8W)I8F4@:'1T<',Z+R]X+F5X86UP;&4O=0``\r\n`\r\nend\r\n",
+	    -1, 0 },
+	{ HDRS "Content-Type: text/plain\r\nContent-Type: text/html\r\n\r\n"
+	       "unsubscribe https://x.example/u\r\n",
+	    -1, 0 },
+	{ HDRS "Not a header line\r\n\r\nunsubscribe https://x.example/u\r\n",
+	    -1, 0 },
+	{ HDRS "Content-Type : text/plain\r\n\r\n"
+	       "unsubscribe https://x.example/u\r\n",
+	    -1, 0 },
+	{ HDRS "Content-Type: text/plain\r\n \r\n\r\n"
+	       "unsubscribe https://x.example/u\r\n",
+	    -1, 0 },
+	{ HDRS "Content-Type: text/plain\r\nSubject: a\rb\r\n\r\n"
+	       "unsubscribe https://x.example/u\r\n",
+	    -1, 0 },
+	{ HDRS "Content-Type: text/plain", OG_UNSUB_FAIL, 0 },
+};
+
+static void
+test_flat_vs_tree(void **state)
+{
+	char reason[OG_UNSUB_REASON_MAX];
+	const char *m;
+	size_t i, len, cut;
+	int res;
+
+	(void)state;
+	for (i = 0; i < OG_NELEM(flat_cases); i++) {
+		m = flat_cases[i].msg;
+		len = strlen(m);
+		res = (int)both(m, len, MB, reason);
+		if (flat_cases[i].res >= 0 && res != flat_cases[i].res)
+			fail_msg("case %zu: %s (%s)", i,
+			    og_unsub_res_name((enum og_unsub_res)res), reason);
+		if (last_flat != flat_cases[i].flat)
+			fail_msg("case %zu: flat %d", i, last_flat);
+		/* and cut anywhere: in the headers, the body, a sequence */
+		for (cut = 0; cut < len; cut++)
+			(void)both(m, len, cut, reason);
+	}
+}
+#undef HDRS
 
 static void
 test_keywords_parse(void **state)
@@ -315,8 +506,7 @@ test_huge_header(void **state)
 		og_strbuf_init(&b, 4 * MB);
 		(void)og_strbuf_addf(&b, "X-Big: %s\r\n%s", v, msg);
 		assert_int_equal(
-		    og_unsub_body_link(kw, b.data, b.len, 4 * MB, reason),
-		    OG_UNSUB_PASS);
+		    both(b.data, b.len, 4 * MB, reason), OG_UNSUB_PASS);
 		og_strbuf_release(&b);
 	}
 	og_free(msg);
@@ -616,8 +806,8 @@ test_nested(void **state)
 	og_free(m);
 	/* a megabyte of nesting: bounded, no crash */
 	m = nested(20000);
-	assert_int_equal(og_unsub_body_link(kw, m, strlen(m), 4 * MB, reason),
-	    OG_UNSUB_UNCHECKED);
+	assert_int_equal(
+	    both(m, strlen(m), 4 * MB, reason), OG_UNSUB_UNCHECKED);
 	og_free(m);
 }
 
@@ -676,15 +866,12 @@ test_truncation(void **state)
 	m = msg_with("text/html", "", og_strbuf_str(&b));
 	og_strbuf_release(&b);
 	assert_int_equal(body(m, reason), OG_UNSUB_PASS);
-	assert_int_equal(og_unsub_body_link(kw, m, strlen(m), 65536, reason),
-	    OG_UNSUB_UNCHECKED);
+	assert_int_equal(both(m, strlen(m), 65536, reason), OG_UNSUB_UNCHECKED);
 	assert_string_equal(reason, "body-unchecked");
 	/* cut right inside the anchor text: the link is lost, not failed */
 	cut = (size_t)(strstr(m, "unsubscribe</a>") - m) + 5;
-	assert_int_equal(og_unsub_body_link(kw, m, strlen(m), cut, reason),
-	    OG_UNSUB_UNCHECKED);
-	assert_int_equal(og_unsub_body_link(kw, m, strlen(m), 0, reason),
-	    OG_UNSUB_UNCHECKED);
+	assert_int_equal(both(m, strlen(m), cut, reason), OG_UNSUB_UNCHECKED);
+	assert_int_equal(both(m, strlen(m), 0, reason), OG_UNSUB_UNCHECKED);
 	og_free(m);
 	/* a link before the cut passes although the rest is unseen */
 	og_strbuf_init(&b, 4 * MB);
@@ -693,8 +880,7 @@ test_truncation(void **state)
 		(void)og_strbuf_adds(&b, "Lorem ipsum dolor sit amet. ");
 	m = msg_with("text/html", "", og_strbuf_str(&b));
 	og_strbuf_release(&b);
-	assert_int_equal(
-	    og_unsub_body_link(kw, m, strlen(m), 4096, reason), OG_UNSUB_PASS);
+	assert_int_equal(both(m, strlen(m), 4096, reason), OG_UNSUB_PASS);
 	og_free(m);
 }
 
@@ -734,8 +920,8 @@ test_parts_cap(void **state)
 	    &b, "--b\r\n\r\nunsubscribe https://x/u\r\n--b--\r\n");
 	m = msg_with("multipart/mixed; boundary=b", "", og_strbuf_str(&b));
 	og_strbuf_release(&b);
-	assert_int_equal(og_unsub_body_link(kw, m, strlen(m), 4 * MB, reason),
-	    OG_UNSUB_UNCHECKED);
+	assert_int_equal(
+	    both(m, strlen(m), 4 * MB, reason), OG_UNSUB_UNCHECKED);
 	og_free(m);
 	/* a few "--" lines, such as a signature, change nothing */
 	m = msg_with("text/plain", "",
@@ -765,6 +951,7 @@ main(void)
 		cmocka_unit_test(test_truncation),
 		cmocka_unit_test(test_link_cap),
 		cmocka_unit_test(test_parts_cap),
+		cmocka_unit_test(test_flat_vs_tree),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

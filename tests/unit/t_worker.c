@@ -5,7 +5,9 @@
  *	sightings are written, a hold made through another handle comes
  *	back as a new hold set, stop flushes what is queued, and
  *	successful deliveries count towards the released incidents of the
- *	provider's family only (og_store_incident_delivered())
+ *	provider's family only (og_store_incident_delivered()); rows left
+ *	in the outage spool by an earlier run are replayed at start and the
+ *	spool emptied (the outage itself: tests/pgsql/t_spool.sh)
  */
 #include "config.h"
 
@@ -22,6 +24,7 @@
 #include <cmocka.h>
 
 #include "holdset.h"
+#include "spool.h"
 #include "store.h"
 #include "strbuf.h"
 #include "util.h"
@@ -49,6 +52,8 @@ teardown(void **state)
 	size_t i;
 
 	(void)state;
+	(void)snprintf(path, sizeof(path), "%s/spool", dir);
+	(void)unlink(path);
 	for (i = 0; i < OG_NELEM(sfx); i++) {
 		(void)snprintf(
 		    path, sizeof(path), "%s/outguard.db%s", dir, sfx[i]);
@@ -269,6 +274,57 @@ test_holds_published(void **state)
 	og_worker_stop(w);
 }
 
+/* rows an earlier run left in the spool reach the store at start */
+static void
+test_spool_replayed(void **state)
+{
+	struct og_strbuf err;
+	struct og_spool *sp;
+	struct og_worker *w;
+	struct og_store *st;
+	struct og_msgrec m;
+	char path[160], qid[32];
+	size_t n = 0;
+	int i;
+
+	(void)state;
+	(void)snprintf(path, sizeof(path), "%s/spool", dir);
+	og_strbuf_init(&err, 0);
+	sp = og_spool_open(path, 1 << 20, 0, &err);
+	assert_non_null(sp);
+	for (i = 0; i < 5; i++) {
+		memset(&m, 0, sizeof(m));
+		(void)snprintf(qid, sizeof(qid), "SPOOL%02d", i);
+		m.host = "spool.example.net";
+		m.queue_id = qid;
+		m.time = 1795000000;
+		m.sender = "bob@example.net";
+		assert_int_equal(og_spool_add_message(sp, &m), 0);
+	}
+	og_spool_close(sp);
+	st = open_store();
+	w = og_worker_start_spool(st, 86400,
+	    og_spool_open(path, 1 << 20, 0, &err), "spool.example.net");
+	st = open_store();
+	for (i = 0; i < 200 && n < 5; i++) {
+		n = 0;
+		assert_int_equal(og_store_messages_scan(st, "spool.example.net",
+		                     0, INT64_MAX, count_cb, &n),
+		    0);
+		if (n < 5)
+			(void)usleep(50000);
+	}
+	assert_int_equal(n, 5);
+	assert_int_equal(og_worker_store_down(w), 0);
+	og_worker_stop(w); /* closes the spool */
+	sp = og_spool_open(path, 1 << 20, OG_SPOOL_RDONLY, &err);
+	assert_non_null(sp);
+	assert_int_equal(og_spool_pending(sp), 0);
+	og_spool_close(sp);
+	og_store_close(st);
+	og_strbuf_release(&err);
+}
+
 int
 main(void)
 {
@@ -277,6 +333,7 @@ main(void)
 		cmocka_unit_test(test_blocks),
 		cmocka_unit_test(test_holds_published),
 		cmocka_unit_test(test_deliveries_counted),
+		cmocka_unit_test(test_spool_replayed),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
