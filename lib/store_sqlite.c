@@ -868,6 +868,20 @@ sq_inspect(struct og_store *st, const char *path, struct og_store_info *out)
 	int rc = -1;
 
 	if (access(path, F_OK) < 0 && errno == ENOENT) {
+		/* no file yet: migrate would make it, if its directory is there */
+		const char *slash = strrchr(path, '/');
+		char dir[4096];
+
+		if (slash != NULL && slash != path &&
+		    (size_t)(slash - path) < sizeof(dir)) {
+			memcpy(dir, path, (size_t)(slash - path));
+			dir[slash - path] = '\0';
+			if (access(dir, F_OK) < 0) {
+				og_store_seterr(
+				    st, "%s: %s", dir, strerror(errno));
+				return -1;
+			}
+		}
 		out->schema_version = 0;
 		return 0;
 	}

@@ -238,8 +238,9 @@ reply_filter(struct policyd *pd, struct og_rpf_conn *rc, const char *name,
 		    (int)(nlen > 80 ? 80 : nlen), name);
 		return og_sm_reply(out, "NOTFOUND", "", 0);
 	}
-	take_holds(pd);
-	if (*p != '\0') {
+	/* only a greeting asks whether the provider is held */
+	if (*p != '\0' && len >= 3 && memcmp(line, "220", 3) == 0) {
+		take_holds(pd);
 		(void)snprintf(scope, sizeof(scope), "provider:%s", p);
 		held = og_holdset_find(pd->holds, scope, p) != NULL;
 	}

@@ -4,7 +4,7 @@
  *	keys made here (OpenSSL), the settings, the result names
  * DESCRIPTION: table-driven; each row names itself (its input) so that
  *	a failure says which one broke. The live checks (SPF through
- *	libspf2, the lookups) are tests/golden/checkauth.sh's, against NSD.
+ *	libspf2, the lookups) are tests/golden/qr_checkauth.sh's, against NSD.
  *	Alignment rows assume libpsl knows example.com (any list does).
  */
 #include "config.h"

@@ -3,7 +3,7 @@
  *	never answers (the lookup must end at its deadline with OG_ERROR,
  *	not hang), a minimal authoritative responder in a thread (one TXT
  *	answer of two strings, joined; NXDOMAIN), and bad arguments
- *	(resolver syntax, over-long names). checkauth.sh covers the rest
+ *	(resolver syntax, over-long names). qr_checkauth.sh covers the rest
  *	against NSD.
  */
 #include "config.h"

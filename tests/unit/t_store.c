@@ -19,7 +19,7 @@
  *	against that database instead, emptied before each case (DROP
  *	SCHEMA public CASCADE) and inspected over libpq; the cases about
  *	SQLite files, WAL and its lock are skipped. There, if
- *	OG_TEST_PG_RESTART names a command (tests/pgsql/t_store.sh's
+ *	OG_TEST_PG_RESTART names a command (tests/pgsql/t_store_pgsql.sh's
  *	pg_restart), test_reconnect runs it under a live handle, and with
  *	OG_TEST_PG_STOP and OG_TEST_PG_START also an outage.
  * DIAGNOSTICS: TAP through cmocka (CMOCKA_MESSAGE_OUTPUT=TAP).

@@ -1,5 +1,5 @@
 #!/bin/bash
-# t_store.sh - the store against a real PostgreSQL server
+# t_store_pgsql.sh - the store against a real PostgreSQL server
 #
 # DESCRIPTION: starts a throwaway server with pg.sh, then runs the whole
 #	store unit suite (tests/unit/t_store) against it through

@@ -1,5 +1,5 @@
 #!/bin/bash
-# report.sh - golden tests of outguard-queue-report's reports: summary,
+# qr_report.sh - golden tests of outguard-queue-report's reports: summary,
 # blocks, holds, senders and the evidence pack, in text and --json
 #
 # DESCRIPTION: one store is filled by the real code paths, each at a
@@ -340,27 +340,27 @@ evidence() { # NAME CONF ARGS...: the pack, masked, into $tmp/NAME.out
 }
 status() { tail -n 1 "$tmp/$1.out"; }
 
-evidence evidence-portal "$cfg" --for delist-portal
-ok "delist-portal: exit 0, complete" "$([ "$(status evidence-portal)" = "exit 0" ]; echo $?)"
-evidence evidence-portal.json "$cfg" --for delist-portal --json
-evidence evidence-mail "$cfg" --for delist-mail
-evidence evidence-mail.json "$cfg" --for delist-mail --json
-ok "delist-mail: exit 0" "$([ "$(status evidence-mail)" = "exit 0" ]; echo $?)"
+evidence qr_evidence-portal "$cfg" --for delist-portal
+ok "delist-portal: exit 0, complete" "$([ "$(status qr_evidence-portal)" = "exit 0" ]; echo $?)"
+evidence qr_evidence-portal.json "$cfg" --for delist-portal --json
+evidence qr_evidence-mail "$cfg" --for delist-mail
+evidence qr_evidence-mail.json "$cfg" --for delist-mail --json
+ok "delist-mail: exit 0" "$([ "$(status qr_evidence-mail)" = "exit 0" ]; echo $?)"
 
 # settings missing: each named as a gap, exit 78
 conf bare ""
-evidence evidence-portal-gaps "$tmp/bare.conf" --for delist-portal
-ok "gaps: exit 78" "$([ "$(status evidence-portal-gaps)" = "exit 78" ]; echo $?)"
-evidence evidence-mail-gaps "$tmp/bare.conf" --for delist-mail
+evidence qr_evidence-portal-gaps "$tmp/bare.conf" --for delist-portal
+ok "gaps: exit 78" "$([ "$(status qr_evidence-portal-gaps)" = "exit 78" ]; echo $?)"
+evidence qr_evidence-mail-gaps "$tmp/bare.conf" --for delist-mail
 for s in contact_name contact_email; do
-	grep -q "^  GAP   .*$s is not set" "$tmp/evidence-mail-gaps.out"
+	grep -q "^  GAP   .*$s is not set" "$tmp/qr_evidence-mail-gaps.out"
 	ok "delist-mail names the gap $s" $?
 done
 # no block of that kind: exit 66
-run evidence-none -c "$cfg" evidence --for delist-mail --provider microsoft-consumer
-ok "no such block: exit 66" "$([ "$(status evidence-none)" = "exit 66" ]; echo $?)"
-run evidence-usage -c "$cfg" evidence --for fax
-ok "bad --for: exit 64" "$([ "$(status evidence-usage)" = "exit 64" ]; echo $?)"
+run qr_evidence-none -c "$cfg" evidence --for delist-mail --provider microsoft-consumer
+ok "no such block: exit 66" "$([ "$(status qr_evidence-none)" = "exit 66" ]; echo $?)"
+run qr_evidence-usage -c "$cfg" evidence --for fax
+ok "bad --for: exit 64" "$([ "$(status qr_evidence-usage)" = "exit 64" ]; echo $?)"
 run since-usage -c "$cfg" summary --since yesterday
 ok "bad --since: exit 64" "$([ "$(status since-usage)" = "exit 64" ]; echo $?)"
 
@@ -385,18 +385,18 @@ dead=$(python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_
 conf dead "$settings
 $keys
 dns_resolver = 127.0.0.1@$dead"
-evidence evidence-form-dead "$tmp/dead.conf" --timeout 1
+evidence qr_evidence-form-dead "$tmp/dead.conf" --timeout 1
 ok "form: nothing claimed when DNS does not answer (exit 75)" \
-    "$([ "$(status evidence-form-dead)" = "exit 75" ]; echo $?)"
+    "$([ "$(status qr_evidence-form-dead)" = "exit 75" ]; echo $?)"
 grep -Eq 'SPF record of|DKIM-signed|DMARC policy|passes DMARC' \
-    "$tmp/evidence-form-dead.out"
+    "$tmp/qr_evidence-form-dead.out"
 ok "form, DNS dead: the follow-up states no check" "$([ $? = 1 ]; echo $?)"
 conf deadbare "$keys
 dns_resolver = 127.0.0.1@$dead"
-evidence evidence-form-gaps "$tmp/deadbare.conf" --timeout 1
+evidence qr_evidence-form-gaps "$tmp/deadbare.conf" --timeout 1
 for s in contact_name contact_email company_description server_type \
     website_url; do
-	grep -q "^  GAP   .*$s is not set" "$tmp/evidence-form-gaps.out"
+	grep -q "^  GAP   .*$s is not set" "$tmp/qr_evidence-form-gaps.out"
 	ok "form names the gap $s" $?
 done
 
@@ -423,20 +423,20 @@ zone "v=spf1 ip4:203.0.113.5 ip4:198.51.100.0/28 -all" &&
 conf nsd "$settings
 $keys
 dns_resolver = 127.0.0.1@$SB_DNS_PORT"
-evidence evidence-form "$tmp/nsd.conf"
+evidence qr_evidence-form "$tmp/nsd.conf"
 ok "form: verified, complete: exit 0" \
-    "$([ "$(status evidence-form)" = "exit 0" ]; echo $?)"
-evidence evidence-form.json "$tmp/nsd.conf" --json
+    "$([ "$(status qr_evidence-form)" = "exit 0" ]; echo $?)"
+evidence qr_evidence-form.json "$tmp/nsd.conf" --json
 # SPF no longer covers the egress IPs: fix first, claim no SPF
 zone "v=spf1 ip4:192.0.2.1 -all" || { echo "Bail out! zone"; exit 1; }
-evidence evidence-form-nospf "$tmp/nsd.conf"
+evidence qr_evidence-form-nospf "$tmp/nsd.conf"
 ok "form: SPF fails: exit 65" \
-    "$([ "$(status evidence-form-nospf)" = "exit 65" ]; echo $?)"
+    "$([ "$(status qr_evidence-form-nospf)" = "exit 65" ]; echo $?)"
 grep -q '^  FIX   example.net: SPF for 203.0.113.5: fail' \
-    "$tmp/evidence-form-nospf.out"
+    "$tmp/qr_evidence-form-nospf.out"
 ok "form: SPF fails: says what to fix" $?
-! grep -q 'SPF record of' "$tmp/evidence-form-nospf.out" &&
-    grep -q 'is DKIM-signed' "$tmp/evidence-form-nospf.out"
+! grep -q 'SPF record of' "$tmp/qr_evidence-form-nospf.out" &&
+    grep -q 'is DKIM-signed' "$tmp/qr_evidence-form-nospf.out"
 ok "form: SPF fails: no SPF claim, the DKIM one kept" $?
 echo "1..$n"
 exit $fail

@@ -1,5 +1,5 @@
 /*
- * fuzz_keytable.c - fuzz target for the KeyTable and SigningTable
+ * fuzz_dkimkeys.c - fuzz target for the KeyTable and SigningTable
  *	parser (dkimkeys.c, through og_dkim_keys_parse)
  * DESCRIPTION: the input is split at its first NUL byte: the KeyTable
  *	before, the SigningTable after (an input without a NUL is a

@@ -1,5 +1,5 @@
 #!/bin/bash
-# checkauth.sh - "outguard-queue-report check-auth" against a real NSD
+# qr_checkauth.sh - "outguard-queue-report check-auth" against a real NSD
 #
 # DESCRIPTION: only the sandbox's DNS server runs (tests/postfix/sandbox.sh,
 #	no Postfix). The test makes RSA and Ed25519 keys with openssl and
