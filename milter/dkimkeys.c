@@ -572,6 +572,8 @@ og_dkim_keys_free(struct og_dkim_keys *k)
 			    k->keys[i].text, strlen(k->keys[i].text));
 		og_free(k->keys[i].text);
 		EVP_PKEY_free(k->keys[i].pkey);
+		og_free(k->keys[i].unusable);
+		OPENSSL_cleanse(k->keys[i].ed_sk, sizeof(k->keys[i].ed_sk));
 	}
 	for (i = 0; i < k->nrules; i++)
 		og_free(k->rules[i].pattern);

@@ -32,7 +32,12 @@ struct og_dkim_keyent {
 	char *text; /* the inline KEY until loaded */
 	unsigned line; /* in the KeyTable, for errors; 0 for settings */
 	struct evp_pkey_st *pkey; /* the parsed key, NULL until loaded */
+	/* why a key that is configured cannot sign: its file could not be
+	 * read ("key unreadable: FILE: error"); NULL when it can */
+	char *unusable;
 	enum og_dkim_alg alg;
+	/* Ed25519: libsodium's secret key (seed, then public half) */
+	unsigned char ed_sk[64];
 };
 
 struct og_dkim_rule {

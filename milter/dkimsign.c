@@ -1,13 +1,16 @@
 /*
  * dkimsign.c - DKIM signing keys and per-message signing on OpenSSL
+ *	and libsodium
  * DESCRIPTION: og_dkim_keys_load() reads each key once, at start-up or
  *	reload, into an EVP_PKEY held by the key set (dkimkeys.h), and
  *	og_dkim_sign_* sign each message with those parsed keys: one
  *	relaxed body hash (SHA-256) shared by every signature of the
  *	message, the signed header fields canonicalized as they arrive,
  *	and at the end, per key, the header hash and an RSA PKCS#1 v1.5 or
- *	Ed25519 signature of it (RFC 6376, RFC 8463). This is hand-written
- *	rather than libopendkim because libopendkim's dkim_sign() takes the
+ *	Ed25519 signature of it (RFC 6376, RFC 8463); Ed25519 through
+ *	libsodium (13 us a signature here against OpenSSL 3.0's 25 us,
+ *	the same bytes: the signatures are deterministic). This is
+ *	hand-written rather than libopendkim because libopendkim's dkim_sign() takes the
  *	key as text and parses it again for every message: with Debian
  *	12's OpenSSL 3.0 about 770 us per RSA-2048 key and 560 us per
  *	Ed25519 key, more than the signatures (236 us and 25 us), plus a
@@ -19,7 +22,8 @@
  *	whose folds are LF or CRLF); the signature header value comes back
  *	folded with LF TAB, as milters insert header values.
  * DIAGNOSTICS: nothing is logged here and nothing is fatal: a failure
- *	becomes -1 and a static reason for the caller, who lets the mail go
+ *	becomes -1 and a reason for the caller (static, or the key set's
+ *	own for a key file that could not be read), who lets the mail go
  *	unsigned and logs why. Key material is never part of a reason.
  */
 #include "config.h"
@@ -41,6 +45,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <sodium.h>
 
 #include "auth.h"
 #include "conf.h"
@@ -145,21 +150,48 @@ key_decode(const char *buf, size_t len, int is_inline)
 	return pk;
 }
 
-/* key_read - a key file's bytes into buf (cleansed by the caller) */
+/*
+ * unreadable - a key whose file cannot be read (yet, or any more: as
+ * run_user on a reload, say) does not stop the others: it is kept with
+ * the reason, mail it would sign goes unsigned with that reason logged,
+ * and -n reports it
+ */
 static int
-key_read(struct og_dkim_ps *ps, const struct og_dkim_keyent *key, int safe,
-    char *buf, size_t *len)
+unreadable(struct og_dkim_keyent *key, int err)
+{
+	char why[512];
+
+	(void)snprintf(why, sizeof(why), "key unreadable: %s: %s", key->file,
+	    strerror(err));
+	og_free(key->unusable);
+	key->unusable = og_strdup(why);
+	return -2;
+}
+
+/*
+ * key_read - a key file's bytes into buf (cleansed by the caller): -2
+ * when it cannot be read (key->unusable says why), -1 on an error of
+ * the configuration (through ps)
+ */
+static int
+key_read(struct og_dkim_ps *ps, struct og_dkim_keyent *key, int safe, char *buf,
+    size_t *len)
 {
 	struct stat st;
 	ssize_t r;
-	int fd;
+	int fd, err;
 
 	if ((fd = open(key->file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
 	    fstat(fd, &st) < 0) {
-		og_dkim_perr(ps, "%s: %s", key->file, strerror(errno));
+		err = errno;
 		if (fd >= 0)
 			(void)close(fd);
-		return -1;
+		if (err == ELOOP) {
+			og_dkim_perr(ps, "%s: a symbolic link (not followed)",
+			    key->file);
+			return -1;
+		}
+		return unreadable(key, err);
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size > OG_DKIM_KEYFILE_MAX) {
 		og_dkim_perr(ps, "%s: not a regular file of at most %d bytes",
@@ -178,12 +210,32 @@ key_read(struct og_dkim_ps *ps, const struct og_dkim_keyent *key, int safe,
 	*len = 0;
 	while ((r = read(fd, buf + *len, OG_DKIM_KEYFILE_MAX - *len)) > 0)
 		*len += (size_t)r;
+	err = errno;
 	(void)close(fd);
-	if (r < 0) {
-		og_dkim_perr(ps, "%s: %s", key->file, strerror(errno));
-		return -1;
-	}
-	return 0;
+	return r < 0 ? unreadable(key, err) : 0;
+}
+
+/*
+ * ed_sk - libsodium's form of an Ed25519 key: the 32-byte seed OpenSSL
+ * parsed, expanded; its public half must be OpenSSL's
+ */
+static int
+ed_sk(struct og_dkim_keyent *key)
+{
+	unsigned char seed[32], pub[32], opub[32];
+	size_t slen = sizeof(seed), plen = sizeof(opub);
+	int rc = -1;
+
+	if (sodium_init() >= 0 &&
+	    EVP_PKEY_get_raw_private_key(key->pkey, seed, &slen) == 1 &&
+	    slen == sizeof(seed) &&
+	    EVP_PKEY_get_raw_public_key(key->pkey, opub, &plen) == 1 &&
+	    plen == sizeof(opub) &&
+	    crypto_sign_ed25519_seed_keypair(pub, key->ed_sk, seed) == 0 &&
+	    memcmp(pub, opub, sizeof(pub)) == 0)
+		rc = 0;
+	OPENSSL_cleanse(seed, sizeof(seed));
+	return rc;
 }
 
 /* key_load - read, type and convert one key; errors through ps */
@@ -202,7 +254,7 @@ key_load(struct og_dkim_ps *ps, struct og_dkim_keyent *key, int safe)
 		OPENSSL_cleanse(buf, OG_DKIM_KEYFILE_MAX);
 		og_free(buf);
 		if (rc < 0)
-			return; /* key_read() said why */
+			return; /* key_read() said why, or key->unusable does */
 	} else {
 		key->pkey = key_decode(key->text, strlen(key->text), 1);
 		OPENSSL_cleanse(key->text, strlen(key->text));
@@ -223,6 +275,9 @@ key_load(struct og_dkim_ps *ps, struct og_dkim_keyent *key, int safe)
 		og_dkim_perr(ps, "%s: an RSA key of more than %d bits", what,
 		    SIG_MAX * 8);
 	key->alg = id == EVP_PKEY_RSA ? OG_DKIM_RSA : OG_DKIM_ED25519;
+	if (key->alg == OG_DKIM_ED25519 && ed_sk(key) < 0)
+		og_dkim_perr(
+		    ps, "%s: libsodium could not take the Ed25519 key", what);
 }
 
 /*
@@ -339,7 +394,8 @@ check_one(const struct og_dkim_keyent *key, struct og_dns *dns, char *why,
 	int rc, match = 0;
 
 	if (key->pkey == NULL) {
-		(void)snprintf(why, size, "not loaded");
+		(void)snprintf(why, size, "%s",
+		    key->unusable != NULL ? key->unusable : "not loaded");
 		return -1;
 	}
 	(void)snprintf(
@@ -408,6 +464,7 @@ struct og_dkim_sign {
 	const EVP_MD *md;
 	struct og_dkim_body canon;
 	const char *why; /* the first failure, static */
+	const char *skipped; /* why a key of the From domain cannot sign */
 };
 
 static void
@@ -432,8 +489,10 @@ og_dkim_sign_begin(const struct og_dkim_keys *keys, const char *from,
     const char *const *sign_headers, size_t nsign, const char **why)
 {
 	struct og_dkim_keyref refs[OG_DKIM_PER_MSG_MAX];
+	const struct og_dkim_keyent *e;
+	const char *skipped = NULL;
 	struct og_dkim_sign *s;
-	size_t n, i;
+	size_t n, i, m;
 	int pass;
 
 	*why = NULL;
@@ -449,14 +508,24 @@ og_dkim_sign_begin(const struct og_dkim_keys *keys, const char *from,
 		*why = "no key for the From domain";
 		return NULL;
 	}
-	for (i = 0; i < n; i++)
-		if (keys->keys[refs[i].idx].pkey == NULL)
-			break;
-	if (keys->sha256 == NULL || i < n) {
-		*why = "the keys were parsed, not loaded";
+	for (i = m = 0; i < n; i++) {
+		e = &keys->keys[refs[i].idx];
+		if (e->pkey == NULL && e->unusable == NULL) {
+			*why = "the keys were parsed, not loaded";
+			return NULL;
+		}
+		if (e->pkey == NULL) /* the others still sign */
+			skipped = skipped != NULL ? skipped : e->unusable;
+		else
+			refs[m++] = refs[i];
+	}
+	if (m == 0 || keys->sha256 == NULL) {
+		*why = m == 0 ? skipped : "the keys were parsed, not loaded";
 		return NULL;
 	}
+	n = m;
 	s = og_calloc(1, sizeof(*s));
+	s->skipped = skipped;
 	/* RSA first: receivers that know only RSA look at it first */
 	for (pass = 0; pass < 2; pass++)
 		for (i = 0; i < n; i++)
@@ -611,19 +680,22 @@ sign_digest(const struct og_dkim_keyent *key, const EVP_MD *md,
     const unsigned char *dig, size_t dlen, unsigned char *sig, size_t *slen)
 {
 	EVP_PKEY_CTX *pc;
-	EVP_MD_CTX *mc;
+	unsigned long long elen = 0;
 	int ok;
 
 	*slen = SIG_MAX;
 	if (key->alg == OG_DKIM_ED25519) {
-		/* RFC 8463 3: Ed25519 (pure) over the SHA-256 hash */
-		if ((mc = EVP_MD_CTX_new()) == NULL)
+		/*
+		 * RFC 8463 3: Ed25519 (pure) over the SHA-256 hash. Ed25519
+		 * signatures are deterministic (RFC 8032 5.1.6): libsodium's
+		 * are OpenSSL's, byte for byte (t_dkimsign compares them
+		 * with libopendkim's), in about half the time.
+		 */
+		if (crypto_sign_ed25519_detached(
+		        sig, &elen, dig, dlen, key->ed_sk) != 0)
 			return -1;
-		ok = EVP_DigestSignInit_ex(
-		         mc, NULL, NULL, NULL, NULL, key->pkey, NULL) == 1 &&
-		    EVP_DigestSign(mc, sig, slen, dig, dlen) == 1;
-		EVP_MD_CTX_free(mc);
-		return ok ? 0 : -1;
+		*slen = (size_t)elen;
+		return 0;
 	}
 	if ((pc = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL)) == NULL)
 		return -1;
@@ -740,6 +812,27 @@ og_dkim_sign_end(struct og_dkim_sign *s, char **out, size_t *n,
 	}
 	*n = s->n;
 	return 0;
+}
+
+const char *
+og_dkim_sign_skipped(const struct og_dkim_sign *s)
+{
+	return s != NULL ? s->skipped : NULL;
+}
+
+size_t
+og_dkim_keys_unusable(const struct og_dkim_keys *k, struct og_strbuf *out)
+{
+	size_t i, n = 0;
+
+	for (i = 0; k != NULL && i < k->nkeys; i++)
+		if (k->keys[i].unusable != NULL) {
+			(void)og_strbuf_addf(out, "%ss=%s d=%s: %s",
+			    n > 0 ? "; " : "", k->keys[i].selector,
+			    k->keys[i].domain, k->keys[i].unusable);
+			n++;
+		}
+	return n;
 }
 
 void

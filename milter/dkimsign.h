@@ -110,5 +110,17 @@ int og_dkim_sign_body(struct og_dkim_sign *, const unsigned char *, size_t);
 int og_dkim_sign_end(struct og_dkim_sign *, char **out, size_t *n,
     struct og_strbuf *desc, const char **why);
 void og_dkim_sign_free(struct og_dkim_sign *);
+/*
+ * og_dkim_sign_skipped - why a key for the message's From domain was
+ * left out (its file could not be read) while the others sign; NULL
+ * when none was. Valid while the key set is.
+ */
+const char *og_dkim_sign_skipped(const struct og_dkim_sign *);
+/*
+ * og_dkim_keys_unusable - the keys that are configured but cannot sign
+ * ("s=SEL d=DOMAIN: key unreadable: FILE: error", "; " between them)
+ * appended to out; their count returned
+ */
+size_t og_dkim_keys_unusable(const struct og_dkim_keys *, struct og_strbuf *);
 
 #endif

@@ -281,7 +281,9 @@ og_identity_check(const struct og_identity_policy *p,
 		(void)verdict(v, OG_IDENTITY_EXEMPT, "outguard-notification");
 		return;
 	}
-	if (m->nfrom != 1 || m->from[0] == NULL)
+	if (p->off)
+		(void)verdict(v, OG_IDENTITY_SKIP, "off");
+	else if (m->nfrom != 1 || m->from[0] == NULL)
 		(void)verdict(v, OG_IDENTITY_FAIL, "from-count");
 	else if (og_identity_parse_from(
 	             m->from[0], strlen(m->from[0]), &from, &why) < 0)

@@ -59,6 +59,7 @@ struct og_identity_policy {
 	const char *const *local_domains; /* normalised (lowercase) */
 	size_t nlocal;
 	const char *notify_sender; /* "outguard@HOST", or NULL */
+	int off; /* identity_action = off: origin and notification only */
 };
 
 /* one message, as the MTA described it; every string may be NULL */

@@ -33,6 +33,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -86,6 +87,7 @@ struct og_snap {
 	const struct og_table *bulk_senders;
 	enum action id_action, un_action, pf_action;
 	int id_dry, un_dry, pf_dry;
+	int un_off, pf_off; /* the check does not run (identity: idp.off) */
 	struct reply id_reply, un_reply, pf_reply;
 	struct og_dkim_keys *keys; /* empty: signing off */
 	const char *const *sign_headers; /* NULL: the default set */
@@ -108,6 +110,8 @@ parse_action(const char *s)
 {
 	size_t i;
 
+	if (strcmp(s, "off") == 0)
+		return ACT_ACCEPT; /* and the check does not run */
 	for (i = 0; i < OG_NELEM(action_names); i++)
 		if (strcmp(s, action_names[i]) == 0)
 			return (enum action)i;
@@ -200,6 +204,10 @@ snap_build(const char *path, struct og_strbuf *err)
 	s->bulk_senders = og_conf_table(s->conf, "bulk_senders");
 	s->id_action = parse_action(og_conf_str(s->conf, "identity_action"));
 	s->un_action = parse_action(og_conf_str(s->conf, "unsubscribe_action"));
+	s->idp.off =
+	    strcmp(og_conf_str(s->conf, "identity_action"), "off") == 0;
+	s->un_off =
+	    strcmp(og_conf_str(s->conf, "unsubscribe_action"), "off") == 0;
 	s->id_dry = og_conf_bool(s->conf, "dry_run") ||
 	    og_conf_bool(s->conf, "identity_dry_run");
 	s->un_dry = og_conf_bool(s->conf, "dry_run") ||
@@ -219,12 +227,14 @@ snap_build(const char *path, struct og_strbuf *err)
 		s->sign_headers = NULL;
 	og_auth_conf_from(s->conf, &s->egress);
 	s->pf_action = parse_action(og_conf_str(s->conf, "preflight_action"));
+	s->pf_off =
+	    strcmp(og_conf_str(s->conf, "preflight_action"), "off") == 0;
 	parse_reply("5.7.1 The From domain would fail DMARC at the receiver: "
 	            "neither SPF nor DKIM aligns",
 	    &s->pf_reply);
 	s->pf_dry = og_conf_bool(s->conf, "dry_run") ||
 	    og_conf_bool(s->conf, "preflight_dry_run");
-	if (s->egress.negress > 0) {
+	if (s->egress.negress > 0 && !s->pf_off) {
 		s->dns =
 		    og_dns_open(og_conf_str(s->conf, "dns_resolver"), 0, err);
 		if (s->dns == NULL) {
@@ -418,7 +428,8 @@ sign_begin(const struct og_snap *s, const char *client, struct og_msg *m)
 			    (i + 1 == m->nhdrs &&
 			        og_dkim_sign_eoh(m->dkim) < 0)) {
 				m->dkim = (og_dkim_sign_free(m->dkim), NULL);
-				m->dkim_why = "libopendkim refused the headers";
+				m->dkim_why =
+				    "a header field could not be signed";
 			}
 	}
 	og_free(addr);
@@ -433,7 +444,8 @@ msg_eoh(const struct og_snap *s, struct og_msg *m)
 	m->hdr_bytes = m->text.len;
 	m->bulk_by_caller =
 	    m->nrcpt > s->bulk_min || is_bulk_sender(s, m->envelope);
-	m->collect = m->bulk_by_caller || og_unsub_is_bulk(m->hdrs, m->nhdrs);
+	m->collect = !s->un_off &&
+	    (m->bulk_by_caller || og_unsub_is_bulk(m->hdrs, m->nhdrs));
 	if (m->collect) {
 		/* the body cap on top of the kept headers, one byte over */
 		m->text.cap = m->hdr_bytes + 2 + s->body_max + 1;
@@ -449,7 +461,7 @@ msg_body(struct og_msg *m, const unsigned char *p, size_t len)
 
 	if (m->dkim != NULL && og_dkim_sign_body(m->dkim, p, len) < 0) {
 		m->dkim = (og_dkim_sign_free(m->dkim), NULL);
-		m->dkim_why = "libopendkim refused the body";
+		m->dkim_why = "the body could not be signed";
 	}
 	if (!m->collect)
 		return m->dkim == NULL;
@@ -534,7 +546,8 @@ log_unsub(const struct og_snap *s, const struct og_conn *c, const char *qid,
 {
 	struct og_strbuf l;
 
-	if (o->un == OG_UNSUB_NOT_BULK && og_log_get_verbose() == 0)
+	if (s->un_off ||
+	    (o->un == OG_UNSUB_NOT_BULK && og_log_get_verbose() == 0))
 		return;
 	og_strbuf_init(&l, 4096);
 	og_kv_begin(&l, qid);
@@ -556,7 +569,7 @@ static void
 sign_end(struct og_msg *m, const char *qid, struct outcome *o)
 {
 	struct og_strbuf l, desc;
-	const char *why = m->dkim_why;
+	const char *why = m->dkim_why, *skipped = og_dkim_sign_skipped(m->dkim);
 
 	og_strbuf_init(&desc, 1024);
 	if (m->dkim != NULL &&
@@ -574,6 +587,8 @@ sign_end(struct og_msg *m, const char *qid, struct outcome *o)
 	if (o->nsig > 0) {
 		og_kv_add(&l, "result", "signed");
 		og_kv_add(&l, "signatures", og_strbuf_str(&desc));
+		if (skipped != NULL)
+			og_kv_add(&l, "skipped", skipped);
 	} else {
 		og_kv_add(&l, "result", "unsigned");
 		og_kv_add(&l, "reason", why ? why : "unknown");
@@ -596,7 +611,8 @@ preflight(const struct og_snap *s, const struct og_conn *c, const char *qid,
 	const char *why, *envdom = s->host;
 	int failed;
 
-	if (s->egress.negress == 0 || o->id.origin == OG_ORIGIN_EXTERNAL ||
+	if (s->pf_off || s->egress.negress == 0 ||
+	    o->id.origin == OG_ORIGIN_EXTERNAL ||
 	    o->id.res == OG_IDENTITY_EXEMPT) {
 		o->pf.res = OG_PF_SKIP;
 		return;
@@ -647,7 +663,7 @@ decide(const struct og_snap *s, const struct og_conn *c, const char *qid,
 {
 	const struct og_msg *m = &c->msg;
 	struct og_identity_msg im;
-	size_t i;
+	size_t i, n;
 
 	memset(&im, 0, sizeof(im));
 	im.login = m->login;
@@ -657,7 +673,8 @@ decide(const struct og_snap *s, const struct og_conn *c, const char *qid,
 		im.from[i] = m->from[i];
 	im.nfrom = m->nfrom;
 	og_identity_check(&s->idp, &im, &o->id);
-	if (o->id.res != OG_IDENTITY_EXEMPT)
+	o->un = OG_UNSUB_NOT_BULK;
+	if (o->id.res != OG_IDENTITY_EXEMPT && !s->un_off)
 		o->un = og_unsub_check(s->kw, m->hdrs, m->nhdrs,
 		    m->bulk_by_caller, m->collect ? m->text.data : NULL,
 		    m->collect ? m->text.len : 0,
@@ -680,16 +697,22 @@ decide(const struct og_snap *s, const struct og_conn *c, const char *qid,
 	    ((s->id_action == ACT_TAG && !s->id_dry) ||
 	        (s->un_action == ACT_TAG && !s->un_dry) ||
 	        o->act == ACT_QUARANTINE);
-	(void)snprintf(o->header, sizeof(o->header),
-	    "%s; identity=%s%s%s%s; unsubscribe=%s%s%s%s", s->host,
-	    og_identity_res_name(o->id.res), o->id.reason[0] ? " (" : "",
-	    o->id.reason, o->id.reason[0] ? ")" : "", og_unsub_res_name(o->un),
-	    o->un_reason[0] && o->un != OG_UNSUB_NOT_BULK ? " (" : "",
-	    o->un != OG_UNSUB_NOT_BULK ? o->un_reason : "",
-	    o->un_reason[0] && o->un != OG_UNSUB_NOT_BULK ? ")" : "");
+	(void)og_strlcpy(o->header, s->host, sizeof(o->header));
+	n = strlen(o->header);
+	if (!s->idp.off)
+		(void)snprintf(o->header + n, sizeof(o->header) - n,
+		    "; identity=%s%s%s%s", og_identity_res_name(o->id.res),
+		    o->id.reason[0] ? " (" : "", o->id.reason,
+		    o->id.reason[0] ? ")" : "");
+	n = strlen(o->header);
+	if (!s->un_off)
+		(void)snprintf(o->header + n, sizeof(o->header) - n,
+		    "; unsubscribe=%s%s%s%s", og_unsub_res_name(o->un),
+		    o->un_reason[0] && o->un != OG_UNSUB_NOT_BULK ? " (" : "",
+		    o->un != OG_UNSUB_NOT_BULK ? o->un_reason : "",
+		    o->un_reason[0] && o->un != OG_UNSUB_NOT_BULK ? ")" : "");
 	if (o->pf.res != OG_PF_SKIP) {
-		size_t n = strlen(o->header);
-
+		n = strlen(o->header);
 		(void)snprintf(o->header + n, sizeof(o->header) - n,
 		    "; preflight=%s (%s)", og_preflight_res_name(o->pf.res),
 		    o->pf.reason);
@@ -926,6 +949,47 @@ static struct smfiDesc filter = { "outguard", SMFI_VERSION,
  * Start-up.
  */
 
+/*
+ * tcp_nodelay - TCP_NODELAY on libmilter's listening TCP socket, which
+ * Linux copies to every connection accepted on it. At end-of-message a
+ * milter writes several small replies in a row (a header, the tag, the
+ * verdict); without it Nagle's algorithm holds each back until the MTA
+ * acknowledges the one before, which the MTA delays by about 40 ms, so
+ * every message stalls (bench/RESULTS.md, "dkim"). libmilter does not
+ * hand out the descriptor; at start-up it is the one listening TCP
+ * socket of this process, among its first descriptors.
+ */
+static void
+tcp_nodelay(const char *spec)
+{
+	int fd, v, one = 1, set = 0;
+	socklen_t len;
+
+	for (fd = 0; fd < 1024; fd++) {
+		len = sizeof(v);
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) < 0 ||
+		    v == 0)
+			continue;
+		len = sizeof(v);
+		if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) < 0 ||
+		    v != IPPROTO_TCP)
+			continue;
+		if (setsockopt(
+		        fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+			og_warn("milter_socket %s: TCP_NODELAY", spec);
+		else
+			set++;
+	}
+	if (set > 0)
+		og_info("milter_socket %s: TCP_NODELAY on (no delayed-ACK "
+		        "stalls)",
+		    spec);
+	else
+		og_warnx("milter_socket %s: no listening TCP socket found for "
+		         "TCP_NODELAY: replies may stall about 40 ms each",
+		    spec);
+}
+
 /* open_socket - as root: the socket, and a mode Postfix can connect to */
 static void
 open_socket(const char *spec)
@@ -947,6 +1011,8 @@ open_socket(const char *spec)
 		    "exist? is another milter running?)",
 		    spec);
 	(void)umask(old);
+	if (strncmp(spec, "inet:", 5) == 0 || strncmp(spec, "inet6:", 6) == 0)
+		tcp_nodelay(spec);
 	if (path == NULL)
 		return;
 	/* Postfix's smtpd and cleanup run as group postfix */
@@ -996,6 +1062,20 @@ run_milter(void *arg)
 	return NULL;
 }
 
+/* warn_unusable - configured keys that cannot sign, once a load */
+static void
+warn_unusable(const struct og_snap *s)
+{
+	struct og_strbuf u;
+
+	og_strbuf_init(&u, 0);
+	if (og_dkim_keys_unusable(s->keys, &u) > 0)
+		og_warnx("dkim: %s: mail these keys would sign goes out "
+		         "unsigned, or signed by the domain's other keys",
+		    og_strbuf_str(&u));
+	og_strbuf_release(&u);
+}
+
 static void
 reload(const char *path)
 {
@@ -1008,6 +1088,7 @@ reload(const char *path)
 		         "one:\n%s",
 		    og_strbuf_str(&err));
 	else {
+		warn_unusable(s);
 		snap_swap(s);
 		og_info("reload: configuration %s read", og_conf_path(s->conf));
 	}
@@ -1149,6 +1230,7 @@ main(int argc, char **argv)
 	    og_conf_str(s->conf, "syslog_name"));
 	og_log_init(ident,
 	    og_log_facility(og_conf_str(s->conf, "syslog_facility")), dflag);
+	warn_unusable(s);
 	og_unsub_init(); /* GMime, before any thread */
 	snap_current = s;
 	if (smfi_register(filter) != MI_SUCCESS)
@@ -1163,10 +1245,14 @@ main(int argc, char **argv)
 	}
 	drop_privileges(s->conf);
 	og_info("starting: socket %s, identity_action %s%s, "
-	        "unsubscribe_action %s%s",
-	    og_conf_str(s->conf, "milter_socket"), action_names[s->id_action],
-	    s->id_dry ? " (dry run)" : "", action_names[s->un_action],
-	    s->un_dry ? " (dry run)" : "");
+	        "unsubscribe_action %s%s, preflight_action %s%s",
+	    og_conf_str(s->conf, "milter_socket"),
+	    og_conf_str(s->conf, "identity_action"),
+	    s->id_dry ? " (dry run)" : "",
+	    og_conf_str(s->conf, "unsubscribe_action"),
+	    s->un_dry ? " (dry run)" : "",
+	    og_conf_str(s->conf, "preflight_action"),
+	    s->pf_dry ? " (dry run)" : "");
 	rc = serve(path);
 	og_info("stopped");
 	if (pidfile != NULL)

@@ -39,6 +39,30 @@ elseif expect == "iddry" then
 elseif expect == "text" then
 	tap(rejected(c, "5.7.0", "Not yours 100%%"),
 	    "reject text: enhanced code split off, % kept")
+elseif expect == "off" or expect == "alloff" then
+	-- identity_action = off: the check does not run, nothing logged;
+	-- alloff: the unsubscribe check is off too, so no tag at all
+	local nolog = function(qid, check)
+		return not sh("grep -qE '" .. qid .. ": check=" .. check .. " ' " ..
+		    tmp .. "/milter.log")
+	end
+	tap(accepted(c) and not held, expect .. ": the spoof goes through")
+	tap(nolog(q, "identity"), expect .. ": no identity line logged")
+	local q2 = "AB" .. expect
+	local b = send({ qid = q2, login = "alice", nrcpt = 20 })
+	tap(accepted(b), expect .. ": bulk mail without unsubscribe accepted")
+	if expect == "off" then
+		tap(tagged(c, "mta.example.com; unsubscribe=not-bulk"),
+		    "off: the tag has no identity part")
+		tap(tagged(b, "mta.example.com; unsubscribe=fail " ..
+		    "(no-list-unsubscribe)"), "off: the unsubscribe check still runs")
+		tap(logged(q2 .. ": check=unsubscribe result=fail"),
+		    "off: its line logged")
+	else
+		tap(not tag and not tagged(b), "alloff: no tag on either message")
+		tap(nolog(q2, "unsubscribe"), "alloff: no unsubscribe line logged")
+	end
+	mt.disconnect(b)
 elseif expect == "pinned" then
 	-- a connection opened before a reload keeps the old rules
 	local old = connect({})

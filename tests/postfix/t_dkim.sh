@@ -20,10 +20,12 @@
 #	a relay domain) and a From domain without a key. An unreadable key:
 #	keys are loaded when the configuration is (start and SIGHUP), as
 #	root at start, as run_user on SIGHUP. With the keys owned by
-#	run_user a SIGHUP reloads them; made unreadable, the SIGHUP is
-#	refused with the file and the error logged, and the milter keeps
-#	the keys it holds: mail goes on being signed (not unsigned, as issue
-#	9 first asked; see the check). TAP output.
+#	run_user a SIGHUP reloads them; with rsa.pem made unreadable, the
+#	reload warns with the file and the error, and the next message is
+#	signed with the Ed25519 key alone, the RSA key's reason in its log
+#	line; with ed.pem unreadable too, mail goes out unsigned, logged
+#	"key unreadable: FILE: Permission denied". -n names a key file that
+#	is not there and exits 78. TAP output.
 # Exercises: milter/milter.c, milter/dkimsign.c, milter/dkimkeys.c,
 #	milter/preflight.c, lib/auth.c (og_auth_spf, og_auth_dmarc).
 
@@ -59,7 +61,7 @@ stop_milter() {
 	mpid=
 }
 
-echo "1..19"
+echo "1..23"
 SB_NO_TRAP=1 sb_setup || exit 1
 trap 'stop_milter; sb_stop' EXIT
 M="$SB/milter"
@@ -117,7 +119,7 @@ sb_postconf "smtpd_milters = unix:$M/milter.sock" \
     "non_smtpd_milters = unix:$M/milter.sock" \
     "milter_default_action = tempfail" "relay_domains = inbound.test" ||
     exit 1
-# run_user reads the keys on SIGHUP (tests 17-19)
+# run_user reads the keys on SIGHUP (tests 18-23)
 chown -R nobody "$M/keys" || exit 1
 sb_add_user alice secret-a || exit 1
 "$milter" -d -v -c "$M/outguard.conf" 2>"$M/milter.log" &
@@ -140,6 +142,11 @@ conf "" | sed "s|$M/KeyTable|$M/KeyTable.bad|; s|$M/SigningTable|$M/SigningTable
 rc=$?
 check "-n: a key that does not match its record: exit 78, named" \
     '[ $rc = 78 ] && grep -qi "bad1.*mismatch\|mismatch.*bad1" "$M/nbad.out"'
+printf '%s\n' "rsa signed.test:rsa1:$M/keys/gone.pem" >"$M/KeyTable.bad"
+"$milter" -n -c "$M/bad.conf" >"$M/ngone.out" 2>&1
+rc=$?
+check "-n: a key file that is not there: exit 78, file and error named" \
+    '[ $rc = 78 ] && grep -q "rsa1._domainkey.signed.test.*key unreadable: $M/keys/gone.pem: No such file or directory" "$M/ngone.out"'
 
 mlog() { # ERE: the milter's log has a line matching it (5 s)
 	sb_wait_for "grep -qE -- $(printf %q "$1") $(printf %q "$M/milter.log")" 5
@@ -250,24 +257,37 @@ check "inbound from 192.0.2.7: delivered without DKIM-Signature" \
 check "inbound: logged unsigned, not from a login or internal host" \
     'mlog "$qid: check=dkim result=unsigned reason=\"not from a login, an internal host or a local process\""'
 
-# 17-19: the key file made unreadable to run_user after start
+# 18-23: the key files made unreadable to run_user after start
 reloads() { grep -c "reload: configuration .* read" "$M/milter.log"; }
-n=$(reloads)
-kill -HUP "$mpid"
-check "SIGHUP with the keys readable by run_user: reloaded" \
-    'sb_wait_for "[ \$(reloads) -gt $n ]" 10'
+hup() { # SIGHUP, and wait for the reload to be logged
+	local n
+	n=$(reloads)
+	kill -HUP "$mpid"
+	sb_wait_for "[ \$(reloads) -gt $n ]" 10
+}
+send_alice() { # WORD: alice's message "Subject: WORD $token"; sets qid, f
+	qid=$(sb_submit alice@signed.test bob@example.net alice secret-a \
+	    --header "From: alice@signed.test" --header "Subject: $1 $token")
+	sb_wait_log "$qid: to=<bob@example.net>.*status=sent" >/dev/null 2>&1
+	f=$(sb_sink_grep "^Subject: $1 $token" | head -n 1)
+}
+check "SIGHUP with the keys readable by run_user: reloaded" hup
 chmod 0000 "$M/keys/rsa.pem"
-kill -HUP "$mpid"
-check "rsa.pem unreadable, SIGHUP: refused, file and error logged" \
-    'mlog "reload: configuration has errors, keeping the old one" &&
-     mlog "rsa\\.pem: Permission denied"'
-qid=$(sb_submit alice@signed.test bob@example.net alice secret-a \
-    --header "From: alice@signed.test" --header "Subject: after $token")
-sb_wait_log "$qid: to=<bob@example.net>.*status=sent" >/dev/null 2>&1
-f=$(sb_sink_grep "^Subject: after $token" | head -n 1)
-check "then: still signed with the keys loaded before (RSA and Ed25519)" \
-    '[ -n "$f" ] && [ "$(grep -ic "^DKIM-Signature:" "$f")" = 2 ] &&
-     mlog "$qid: check=dkim result=signed signatures=.*s=rsa1"'
+check "rsa.pem unreadable, SIGHUP: reloaded, the key's file and error logged" \
+    'hup && mlog "dkim: s=rsa1 d=signed.test: key unreadable: .*rsa\\.pem: Permission denied"'
+send_alice after
+check "then: signed with the Ed25519 key alone, verified" \
+    '[ -n "$f" ] && [ "$(grep -ic "^DKIM-Signature:" "$f")" = 1 ] &&
+     verify "$f" | grep -q "^0 a=ed25519-sha256 ok$"'
+check "then: the log line names the RSA key left out, and why" \
+    'mlog "$qid: check=dkim result=signed signatures=\"d=signed.test s=ed1 a=ed25519-sha256\" skipped=\"key unreadable: .*rsa\\.pem: Permission denied\""'
+chmod 0000 "$M/keys/ed.pem"
+hup
+send_alice none
+check "both keys unreadable: delivered unsigned" \
+    '[ -n "$f" ] && ! grep -qi "^DKIM-Signature:" "$f"'
+check "both keys unreadable: logged unsigned, key unreadable, file and error" \
+    'mlog "$qid: check=dkim result=unsigned reason=\"key unreadable: .*rsa\\.pem: Permission denied\""'
 
 [ "$FAILED" = 0 ] || { show_log 20; sed 's/^/# /' "$M/milter.log" | tail -n 30; }
 exit $((FAILED > 0))

@@ -488,6 +488,79 @@ test_safe_keys(void **state)
 	assert_int_equal(chmod(path, 0600), 0);
 }
 
+/*
+ * an unreadable key file does not stop the others: the key is kept,
+ * named with its reason, and left out of each signature (the domain's
+ * other keys sign); alone, the mail goes unsigned with that reason
+ */
+static void
+test_unreadable_keys(void **state)
+{
+	struct og_dkim_keys *k;
+	struct og_dkim_sign *s;
+	struct og_strbuf err, u, desc;
+	char conf[512], *sigs[OG_DKIM_PER_MSG_MAX];
+	const char *why = NULL;
+	size_t n;
+
+	(void)state;
+	(void)snprintf(conf, sizeof(conf),
+	    "dkim_domain = example.com example.com\n"
+	    "dkim_selector = rsa1 ed1\n"
+	    "dkim_key_file = %s/gone.pem %s/ed.pem\n",
+	    dir, dir);
+	if ((k = load(conf, &err)) == NULL)
+		fail_msg("%s", og_strbuf_str(&err));
+	og_strbuf_release(&err);
+	og_strbuf_init(&u, 0);
+	assert_int_equal(og_dkim_keys_unusable(k, &u), 1);
+	assert_non_null(strstr(
+	    og_strbuf_str(&u), "s=rsa1 d=example.com: key unreadable: "));
+	assert_non_null(
+	    strstr(og_strbuf_str(&u), "/gone.pem: No such file or directory"));
+	og_strbuf_release(&u);
+	/* the Ed25519 key signs, and the RSA key's reason is there */
+	s = og_dkim_sign_begin(k, "alice@example.com", NULL, 0, &why);
+	assert_non_null(s);
+	assert_non_null(og_dkim_sign_skipped(s));
+	assert_non_null(strstr(og_dkim_sign_skipped(s), "/gone.pem: No such"));
+	og_dkim_sign_free(s);
+	og_strbuf_init(&desc, 0);
+	n = sign(k, "alice@example.com", sigs, &desc);
+	assert_int_equal(n, 1);
+	assert_string_equal(
+	    og_strbuf_str(&desc), "d=example.com s=ed1 a=ed25519-sha256");
+	assert_int_equal(verify(sigs, n, 0), 1);
+	og_free(sigs[0]);
+	og_strbuf_release(&desc);
+	og_dkim_keys_free(k);
+
+	/* the only key unreadable: unsigned, and why */
+	(void)snprintf(conf, sizeof(conf),
+	    "dkim_domain = example.com\ndkim_selector = rsa1\n"
+	    "dkim_key_file = %s/gone.pem\n",
+	    dir);
+	if ((k = load(conf, &err)) == NULL)
+		fail_msg("%s", og_strbuf_str(&err));
+	og_strbuf_release(&err);
+	assert_null(og_dkim_sign_begin(k, "alice@example.com", NULL, 0, &why));
+	assert_non_null(why);
+	assert_non_null(strstr(why, "key unreadable: "));
+	assert_non_null(strstr(why, "/gone.pem: No such file or directory"));
+	og_dkim_keys_free(k);
+
+	/* a key file that is there but not a key stays a configuration
+	 * error: the file was read */
+	(void)snprintf(conf, sizeof(conf),
+	    "dkim_domain = example.com\ndkim_selector = rsa1\n"
+	    "dkim_key_file = %s/KeyTable\n",
+	    dir);
+	write_file("KeyTable", "k example.com:s:/x/y.pem\n", 0600);
+	assert_null(k = load(conf, &err));
+	assert_non_null(strstr(og_strbuf_str(&err), "not an unencrypted PEM"));
+	og_strbuf_release(&err);
+}
+
 struct conf_case {
 	const char *conf; /* @D@: the temporary directory */
 	const char *err; /* a substring of the error; NULL: loads */
@@ -511,9 +584,10 @@ static const struct conf_case conf_cases[] = {
 	  "dkim_key_file = @D@/rsa.pem\ndkim_key_table = @D@/KeyTable\n",
 	    "not both", 0 },
 	{ "dkim_key_table = @D@/KeyTable\n", "dkim_key_table: needs", 0 },
+	/* an unreadable key loads, unusable (test_unreadable_keys) */
 	{ "dkim_domain = example.com\ndkim_selector = rsa1\n"
 	  "dkim_key_file = /nonexistent/key.pem\n",
-	    "dkim_key_file: /nonexistent/key.pem: No such file", 0 },
+	    NULL, 1 },
 	{ "dkim_domain = example.com\ndkim_selector = rsa1\n"
 	  "dkim_key_file = @D@/KeyTable\n",
 	    "not an unencrypted PEM or DER private key", 0 },
@@ -1196,6 +1270,7 @@ main(void)
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_unsigned_domain),
 		cmocka_unit_test(test_safe_keys),
+		cmocka_unit_test(test_unreadable_keys),
 		cmocka_unit_test(test_conf_table),
 	};
 
