@@ -524,8 +524,11 @@ append(struct og_spool *sp, char type, const struct og_strbuf *payload)
 	if (write_all(sp->fd, b->data, b->len, sp->end) < 0) {
 		og_warnx_rl(
 		    &sp->rl, "spool %s: write: %s", sp->path, strerror(errno));
-		/* a partial record must not stay where the next one goes */
-		(void)ftruncate(sp->fd, (off_t)sp->end);
+		/* a partial record must not stay where the next one goes
+		 * (the next write lands there anyway; the CRC tells) */
+		if (ftruncate(sp->fd, (off_t)sp->end) < 0)
+			og_warnx_rl(&sp->rl, "spool %s: truncate: %s", sp->path,
+			    strerror(errno));
 		goto drop;
 	}
 	sp->end += b->len;

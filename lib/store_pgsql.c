@@ -199,7 +199,6 @@ enum stmt_id {
 	ST_LOCK,
 	ST_COMMIT,
 	ST_ROLLBACK,
-	ST_MSG_INSERT,
 	ST_MSG_FIND,
 	ST_MSG_PRUNE,
 	ST_HOLD_OPEN,
@@ -295,9 +294,6 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_LOCK] = "SELECT pg_advisory_xact_lock(" LOCK_WRITE ")",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_MSG_INSERT] =
-	    "INSERT INTO messages (" MSG_COLUMNS ") "
-	    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
 	[ST_MSG_FIND] = "SELECT " MSG_COLUMNS " FROM messages "
 	                "WHERE host = $1 AND queue_id = $2 "
 	                "ORDER BY time DESC, id DESC LIMIT 1",
@@ -443,7 +439,7 @@ struct pg {
 /* Text parameters: numbers are formatted into the struct itself. */
 #define PARAMS_MAX 20
 
-#define PIPELINE_ROWS 256 /* message rows per pipeline round trip */
+#define COPY_CHUNK (64 * 1024) /* COPY data sent at once */
 
 struct params {
 	const char *v[PARAMS_MAX];
@@ -629,6 +625,9 @@ reconnect(struct og_store *st, const char *what)
 	return -1;
 }
 
+static PGresult *run_vals(
+    struct og_store *, const char *, int, const char *const *, const char *);
+
 /*
  * run - execute prepared statement i; its result (for the caller to
  * PQclear()) or NULL with the error set. A lost connection is
@@ -639,13 +638,33 @@ static PGresult *
 run(struct og_store *st, enum stmt_id i, const struct params *p,
     const char *what)
 {
+	char name[16], *fixed[PARAMS_MAX];
+	const char *vals[PARAMS_MAX];
+	PGresult *res;
+	int k, n = p != NULL ? p->n : 0;
+
+	(void)snprintf(name, sizeof(name), "og_%d", (int)i);
+	/* the server takes UTF-8 only: other bytes are stored as \xHH */
+	for (k = 0; k < n; k++) {
+		fixed[k] = p->v[k] != NULL ? og_utf8_fix(p->v[k]) : NULL;
+		vals[k] = fixed[k] != NULL ? fixed[k] : p->v[k];
+	}
+	res = run_vals(st, name, n, vals, what);
+	for (k = 0; k < n; k++)
+		og_free(fixed[k]);
+	return res;
+}
+
+/* run_vals - run(), on the parameter values as the server takes them */
+static PGresult *
+run_vals(struct og_store *st, const char *name, int n, const char *const *vals,
+    const char *what)
+{
 	struct pg *be = st->be;
-	char name[16];
 	PGresult *res = NULL;
 	ExecStatusType s;
 	int attempt;
 
-	(void)snprintf(name, sizeof(name), "og_%d", (int)i);
 	for (attempt = 0; attempt < 2; attempt++) {
 		if (PQstatus(be->conn) == CONNECTION_BAD) {
 			if (be->in_tx) {
@@ -658,8 +677,8 @@ run(struct og_store *st, enum stmt_id i, const struct params *p,
 			if (reconnect(st, what) < 0)
 				return NULL;
 		}
-		res = PQexecPrepared(be->conn, name, p != NULL ? p->n : 0,
-		    p != NULL ? p->v : NULL, NULL, NULL, 0);
+		res = PQexecPrepared(
+		    be->conn, name, n, n > 0 ? vals : NULL, NULL, NULL, 0);
 		s = PQresultStatus(res);
 		if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
 			return res;
@@ -1043,100 +1062,110 @@ done:
 /* Messages. */
 
 /*
- * insert_pipelined - n message rows (at most PIPELINE_ROWS) in libpq's
- * pipeline mode: every INSERT sent, then one round trip for all of
- * them, instead of one per row (a busy server records thousands of
- * messages a second). The results are read after the sync; the first
- * error is kept, the rest of the pipeline is then aborted by the
- * server. Few rows at a time: the server's answers must fit in the
- * socket buffers, as the client reads them only after sending all.
+ * copy_text - one COPY text-format field: NULL as \N; the bytes that
+ * are not UTF-8 as \xHH (the server takes UTF-8 only), then backslash,
+ * tab, newline and carriage return escaped (COPY's own format)
  */
-static int
-insert_pipelined(struct og_store *st, const struct og_msgrec *m, size_t n)
+static void
+copy_text(struct og_strbuf *b, const char *s)
 {
-	struct pg *be = st->be;
-	struct params p;
-	PGresult *res;
-	char name[16];
-	size_t i, sent = 0;
-	int ok = 1;
+	char *fixed;
+	const char *p;
+	int rc = 0;
 
-	if (PQstatus(be->conn) == CONNECTION_BAD ||
-	    PQenterPipelineMode(be->conn) != 1) {
-		og_store_seterr(st, "insert message: %s",
-		    PQstatus(be->conn) == CONNECTION_BAD
-		        ? "connection lost: the transaction was rolled back"
-		        : "cannot enter pipeline mode");
-		return -1;
+	if (s == NULL) {
+		(void)og_strbuf_addn(b, "\\N", 2);
+		return;
 	}
-	(void)snprintf(name, sizeof(name), "og_%d", (int)ST_MSG_INSERT);
-	for (i = 0; i < n && ok; i++) {
-		p.n = 0;
-		p_str(&p, m[i].host);
-		p_str(&p, m[i].queue_id);
-		p_int(&p, m[i].time);
-		p_str(&p, m[i].sasl_username);
-		p_str(&p, m[i].sasl_method);
-		p_str(&p, m[i].client_address);
-		p_str(&p, m[i].client_name);
-		p_str(&p, m[i].sender);
-		p_int(&p, m[i].recipient_count);
-		p_int(&p, m[i].size);
-		p_str(&p, m[i].rcpt_summary);
-		if (PQsendQueryPrepared(
-		        be->conn, name, p.n, p.v, NULL, NULL, 0) != 1)
-			ok = 0;
-		else
-			sent++;
-	}
-	if (PQpipelineSync(be->conn) != 1)
-		ok = 0;
-	if (!ok)
-		og_store_seterr(
-		    st, "insert message: %s", PQerrorMessage(be->conn));
-	/* one result and a NULL per query sent, then the sync */
-	for (i = 0; i < sent; i++) {
-		while ((res = PQgetResult(be->conn)) != NULL) {
-			if (PQresultStatus(res) != PGRES_COMMAND_OK && ok) {
-				(void)pgerr(st, "insert message", res);
-				ok = 0;
-			}
-			PQclear(res);
-		}
-		if (PQstatus(be->conn) == CONNECTION_BAD)
+	fixed = og_utf8_fix(s);
+	for (p = fixed != NULL ? fixed : s; *p != '\0' && rc == 0; p++)
+		switch (*p) {
+		case '\\':
+			rc = og_strbuf_addn(b, "\\\\", 2);
 			break;
-	}
-	if ((res = PQgetResult(be->conn)) == NULL ||
-	    PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
-		if (ok)
-			og_store_seterr(
-			    st, "insert message: %s", PQerrorMessage(be->conn));
-		ok = 0;
-	}
-	PQclear(res);
-	if (PQexitPipelineMode(be->conn) != 1 && ok) {
-		og_store_seterr(
-		    st, "insert message: %s", PQerrorMessage(be->conn));
-		ok = 0;
-	}
-	return ok ? 0 : -1;
+		case '\t':
+			rc = og_strbuf_addn(b, "\\t", 2);
+			break;
+		case '\n':
+			rc = og_strbuf_addn(b, "\\n", 2);
+			break;
+		case '\r':
+			rc = og_strbuf_addn(b, "\\r", 2);
+			break;
+		default:
+			rc = og_strbuf_addc(b, (unsigned char)*p);
+		}
+	og_free(fixed);
 }
 
+/*
+ * pg_add_messages - n message rows in one COPY: a statement of its own
+ * (all rows or none, no transaction around it), the rows streamed in
+ * COPY's text format, about half the server's work per row of
+ * prepared INSERTs (bench/RESULTS.md, "policy"). The fields were
+ * checked by og_store_add_messages(); the text escaping above leaves
+ * no byte that COPY would read as anything but data.
+ */
 static int
 pg_add_messages(struct og_store *st, const struct og_msgrec *m, size_t n)
 {
+	struct pg *be = st->be;
+	struct og_strbuf b;
+	PGresult *res;
 	size_t i;
+	int ok = 1;
 
-	/* inserts only: no need to wait for other writers */
-	if (begin(st, 0) < 0)
+	if (PQstatus(be->conn) == CONNECTION_BAD &&
+	    reconnect(st, "insert message") < 0)
 		return -1;
-	for (i = 0; i < n; i += PIPELINE_ROWS)
-		if (insert_pipelined(st, m + i,
-		        n - i < PIPELINE_ROWS ? n - i : PIPELINE_ROWS) < 0) {
-			rollback(st);
-			return -1;
+	res = PQexec(be->conn, "COPY messages (" MSG_COLUMNS ") FROM STDIN");
+	if (PQresultStatus(res) != PGRES_COPY_IN) {
+		(void)pgerr(st, "insert message", res);
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	/* a row at most: every byte \\xHH, then its backslash doubled */
+	og_strbuf_init(&b,
+	    COPY_CHUNK + 5 * (OG_STORE_TEXT_MAX + 8 * OG_STORE_FIELD_MAX) +
+	        256);
+	for (i = 0; i < n && ok; i++) {
+		copy_text(&b, m[i].host);
+		(void)og_strbuf_addf(&b, "\t");
+		copy_text(&b, m[i].queue_id);
+		(void)og_strbuf_addf(&b, "\t%lld\t", (long long)m[i].time);
+		copy_text(&b, m[i].sasl_username);
+		(void)og_strbuf_addc(&b, '\t');
+		copy_text(&b, m[i].sasl_method);
+		(void)og_strbuf_addc(&b, '\t');
+		copy_text(&b, m[i].client_address);
+		(void)og_strbuf_addc(&b, '\t');
+		copy_text(&b, m[i].client_name);
+		(void)og_strbuf_addc(&b, '\t');
+		copy_text(&b, m[i].sender);
+		(void)og_strbuf_addf(&b, "\t%ld\t%lld\t",
+		    (long)m[i].recipient_count, (long long)m[i].size);
+		copy_text(&b, m[i].rcpt_summary);
+		(void)og_strbuf_addc(&b, '\n');
+		if (b.len >= COPY_CHUNK || i + 1 == n) {
+			ok = PQputCopyData(be->conn, b.data, (int)b.len) == 1;
+			og_strbuf_reset(&b);
 		}
-	return commit(st);
+	}
+	og_strbuf_release(&b);
+	if (PQputCopyEnd(be->conn, ok ? NULL : "outguard: rows not sent") != 1)
+		ok = 0;
+	while ((res = PQgetResult(be->conn)) != NULL) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && ok) {
+			(void)pgerr(st, "insert message", res);
+			ok = 0;
+		}
+		PQclear(res);
+	}
+	if (!ok && st->err.len == 0)
+		og_store_seterr(
+		    st, "insert message: %s", PQerrorMessage(be->conn));
+	return ok ? 0 : -1;
 }
 
 /* msg_row - MSG_COLUMNS from column c on */

@@ -64,6 +64,59 @@ og_strdup(const char *s)
 	return og_strndup(s, strlen(s));
 }
 
+size_t
+og_utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
+	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+		return 0;
+	return len;
+}
+
+char *
+og_utf8_fix(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), i, len, o = 0;
+	char *out;
+
+	for (i = 0; i < n; i += len)
+		if ((len = og_utf8_len(p + i, n - i)) == 0)
+			break;
+	if (i == n)
+		return NULL;
+	out = og_malloc(n * 4 + 1);
+	for (i = 0; i < n; i += len) {
+		if ((len = og_utf8_len(p + i, n - i)) == 0) {
+			(void)snprintf(out + o, 5, "\\x%02X", p[i]);
+			o += 4;
+			len = 1;
+		} else {
+			memcpy(out + o, p + i, len);
+			o += len;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
 char *
 og_strndup(const char *s, size_t n)
 {

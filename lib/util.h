@@ -36,6 +36,18 @@ char *og_strdup(const char *);
 char *og_strndup(const char *, size_t);
 void *og_free(void *);
 
+/*
+ * og_utf8_len - the length of the well-formed UTF-8 character at s (at
+ * most n bytes, n > 0), 0 if it is not one: no overlongs, no
+ * surrogates, nothing past U+10FFFF
+ */
+size_t og_utf8_len(const unsigned char *s, size_t n);
+/*
+ * og_utf8_fix - NULL when s is well-formed UTF-8; else a copy (og_free
+ * it) with each byte that is not part of a character written "\xHH"
+ */
+char *og_utf8_fix(const char *s);
+
 /* og_parse_uint - parse a decimal in [min, max]; 0 or -1 with errno */
 int og_parse_uint(
     const char *, unsigned long long, unsigned long long, unsigned long long *);

@@ -186,37 +186,6 @@ qr_iso(int64_t t, char *buf, size_t size)
 	return og_time_iso(t, buf, size);
 }
 
-/*
- * utf8_len - the length of the well-formed UTF-8 character at s (at
- * most n bytes), 0 if it is not one: no overlongs, no surrogates,
- * nothing past U+10FFFF
- */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
-	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
-		return 0;
-	return len;
-}
-
 size_t
 qr_text_cols(const char *s)
 {
@@ -224,7 +193,7 @@ qr_text_cols(const char *s)
 	size_t n = strlen(s), cols = 0, len;
 
 	while (n > 0) {
-		len = utf8_len(p, n);
+		len = og_utf8_len(p, n);
 		if (len == 0)
 			len = 1; /* shown as one '?' */
 		p += len;
@@ -244,7 +213,7 @@ qr_text_add(
 	size_t keep = cut ? (max_cols > 3 ? max_cols - 3 : max_cols) : 0;
 
 	while (n > 0 && (!cut || cols < keep)) {
-		len = utf8_len(p, n);
+		len = og_utf8_len(p, n);
 		if (len == 0 ||
 		    (len == 1 && (*p < 0x20 || *p == 0x7f) &&
 		        !(newlines_ok && *p == '\n'))) {
@@ -528,7 +497,7 @@ qr_json_str(const char *v)
 	p = (const unsigned char *)v;
 	n = strlen(v);
 	while (n > 0) {
-		if ((len = utf8_len(p, n)) == 0) {
+		if ((len = og_utf8_len(p, n)) == 0) {
 			(void)og_strbuf_addc(&sb, '?');
 			len = 1;
 		} else

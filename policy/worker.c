@@ -35,6 +35,9 @@
 
 #define BATCH_MAX 1000
 #define FLUSH_MS 100
+/* the hold generation read this often: a hold made on another host (or
+ * by the CLI) is in force here within a second */
+#define GEN_MS 250
 #define PRUNE_EVERY 300 /* seconds */
 #define PRUNE_BATCH 5000
 #define BLOCKS_MAX 2000 /* queued block sightings */
@@ -584,12 +587,12 @@ static void *
 run(void *arg)
 {
 	struct og_worker *w = arg;
-	time_t last_gen = 0, last_prune = time(NULL);
+	struct timespec last_gen = { 0, 0 }, mono;
+	time_t last_prune = time(NULL), now;
 	int stop;
 
 	for (;;) {
 		struct timespec ts;
-		time_t now;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += FLUSH_MS * 1000000L;
@@ -613,9 +616,13 @@ run(void *arg)
 		    (w->spool != NULL && og_spool_pending(w->spool) > 0))
 			outage_tick(w);
 		now = time(NULL);
-		if (now != last_gen && !atomic_load(&w->down)) {
+		clock_gettime(CLOCK_MONOTONIC, &mono);
+		if ((mono.tv_sec - last_gen.tv_sec) * 1000 +
+		            (mono.tv_nsec - last_gen.tv_nsec) / 1000000 >=
+		        GEN_MS &&
+		    !atomic_load(&w->down)) {
 			refresh_holds(w);
-			last_gen = now;
+			last_gen = mono;
 		}
 		if (now - last_prune >= PRUNE_EVERY && !atomic_load(&w->down)) {
 			prune(w);

@@ -449,6 +449,111 @@ test_messages(void **state)
 	og_store_close(st);
 }
 
+/*
+ * stored_as - what a back end gives back for s: SQLite the bytes,
+ * PostgreSQL (UTF-8 only) the bytes that are not UTF-8 as \xHH
+ */
+static void
+assert_stored_as(const char *got, const char *s)
+{
+	char *fixed = pg_spec != NULL ? og_utf8_fix(s) : NULL;
+
+	assert_string_equal(got, fixed != NULL ? fixed : s);
+	og_free(fixed);
+}
+
+/*
+ * the bytes a message row may carry from Postfix or a client: COPY's
+ * own separators and escapes, and text that is not UTF-8; every row is
+ * stored, the others of the batch too
+ */
+static void
+test_messages_hostile_bytes(void **state)
+{
+	static const char *const vals[] = {
+		"tab\there",
+		"line\nbreak",
+		"cr\rlf",
+		"back\\slash",
+		"\\N",
+		"\\.",
+		"caf\xc3\xa9 \xf0\x9f\x93\xa7",
+		"bad\xff\xfe",
+		"cut\xc3",
+		"overlong\xc0\x80",
+		"surrogate\xed\xa0\x80",
+		"mixed\t\xff\\\n",
+	};
+	struct og_msgrec recs[OG_NELEM(vals) + 1];
+	struct og_msgrec_owned o;
+	struct og_store *st;
+	struct og_audit *a;
+	char qid[16];
+	size_t i, n;
+
+	(void)state;
+	st = open_db("hostile.db", NULL);
+	for (i = 0; i < OG_NELEM(vals); i++) {
+		(void)snprintf(qid, sizeof(qid), "Q%zu", i);
+		recs[i] = msg("mx1", og_strdup(qid), 100, vals[i]);
+		recs[i].sender = vals[i];
+		recs[i].client_name = vals[i];
+		recs[i].rcpt_summary = vals[i];
+	}
+	recs[i] = msg("mx1", og_strdup("QLAST"), 100, "plain");
+	assert_int_equal(og_store_add_messages(st, recs, OG_NELEM(recs)), 0);
+	for (i = 0; i < OG_NELEM(recs); i++) {
+		assert_int_equal(
+		    og_store_find_message(st, "mx1", recs[i].queue_id, &o),
+		    OG_FOUND);
+		assert_stored_as(o.sasl_username, recs[i].sasl_username);
+		assert_stored_as(o.sender, recs[i].sender);
+		assert_stored_as(o.client_name, recs[i].client_name);
+		assert_stored_as(o.rcpt_summary, recs[i].rcpt_summary);
+		assert_int_equal(o.size, 1234);
+		og_store_msgrec_clear(&o);
+		og_free((char *)recs[i].queue_id);
+	}
+	/* the statements with parameters take the same bytes */
+	assert_int_equal(og_store_audit(st, 100, "cli:root", "note", "bad\xff",
+	                     "tab\there", "caf\xc3\xa9\xc3"),
+	    0);
+	assert_int_equal(og_store_audit_list(st, 0, &a, &n), 0);
+	assert_int_equal(n, 1);
+	assert_stored_as(a[0].subject, "bad\xff");
+	assert_stored_as(a[0].reason, "tab\there");
+	assert_stored_as(a[0].detail, "caf\xc3\xa9\xc3");
+	og_store_audit_free(a, n);
+	og_store_close(st);
+}
+
+static void
+test_utf8_fix(void **state)
+{
+	char *f;
+
+	(void)state;
+	assert_null(og_utf8_fix(""));
+	assert_null(og_utf8_fix("plain ascii"));
+	assert_null(
+	    og_utf8_fix("caf\xc3\xa9 \xf0\x9f\x93\xa7 \xf4\x8f\xbf\xbf"));
+	assert_string_equal(f = og_utf8_fix("a\xff"), "a\\xFF");
+	og_free(f);
+	assert_string_equal(f = og_utf8_fix("\xc3"), "\\xC3");
+	og_free(f);
+	assert_string_equal(f = og_utf8_fix("\xc0\x80"), "\\xC0\\x80");
+	og_free(f);
+	assert_string_equal(
+	    f = og_utf8_fix("\xed\xa0\x80x"), "\\xED\\xA0\\x80x");
+	og_free(f);
+	assert_string_equal(
+	    f = og_utf8_fix("\xf4\x90\x80\x80"), "\\xF4\\x90\\x80\\x80");
+	og_free(f);
+	assert_string_equal(
+	    f = og_utf8_fix("\xe2\x82\xac\xe2\x82"), "\xe2\x82\xac\\xE2\\x82");
+	og_free(f);
+}
+
 /* a field of a template record made bad in one way */
 enum bad_field { B_HOST, B_QID, B_CLIENT, B_SENDER, B_SUMMARY, B_SIZE };
 
@@ -2993,6 +3098,8 @@ main(void)
 		T(test_schema_newer),
 		T(test_messages),
 		T(test_messages_bad_input),
+		T(test_messages_hostile_bytes),
+		cmocka_unit_test(test_utf8_fix),
 		T(test_prune),
 		T(test_hold_release),
 		T(test_hold_until),
