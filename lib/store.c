@@ -53,10 +53,23 @@ og_store_seterr(struct og_store *st, const char *fmt, ...)
 	og_strbuf_reset(&st->err);
 	if (og_strbuf_addf(&st->err, "%s: ", st->spec) < 0)
 		og_strbuf_reset(&st->err);
+	size_t i, j;
+
 	va_start(ap, fmt);
 	if (og_strbuf_vaddf(&st->err, fmt, ap) < 0)
 		(void)og_strbuf_adds(&st->err, "(error text too long)");
 	va_end(ap);
+	/* one log line: a server's multi-line message joined with spaces */
+	for (i = j = 0; i < st->err.len; i++) {
+		char c = st->err.data[i];
+
+		if (c == '\n' || c == '\r' || c == '\t') {
+			if (j > 0 && st->err.data[j - 1] != ' ')
+				st->err.data[j++] = ' ';
+		} else
+			st->err.data[j++] = c;
+	}
+	og_strbuf_truncate(&st->err, j);
 }
 
 void
@@ -199,8 +212,22 @@ og_store_spec_valid(const char *spec, struct og_strbuf *err)
 	return rc;
 }
 
+static struct og_store *open_spec(const char *, int, struct og_strbuf *);
+
 struct og_store *
 og_store_open(const char *spec, struct og_strbuf *err)
+{
+	return open_spec(spec, 0, err);
+}
+
+struct og_store *
+og_store_open_lazy(const char *spec, struct og_strbuf *err)
+{
+	return open_spec(spec, 1, err);
+}
+
+static struct og_store *
+open_spec(const char *spec, int lazy, struct og_strbuf *err)
 {
 	const struct store_ops *ops = NULL;
 	const char *arg = NULL;
@@ -215,6 +242,7 @@ og_store_open(const char *spec, struct og_strbuf *err)
 		st->spec = og_strdup(spec);
 		og_strbuf_init(&st->err, OG_STORE_ERR_MAX);
 		st->rl_lost = (struct og_ratelimit)OG_RATELIMIT_INIT(60, 1);
+		st->lazy = lazy;
 		if (ops->open(st, arg) < 0) {
 			(void)og_strbuf_adds(&why, og_strbuf_str(&st->err));
 			og_strbuf_release(&st->err);
@@ -228,6 +256,10 @@ og_store_open(const char *spec, struct og_strbuf *err)
 			(void)og_strbuf_adds(err, og_strbuf_str(&why));
 		} else
 			og_warnx("%s", og_strbuf_str(&why));
+	} else if (err != NULL) {
+		/* lazy: why the server is not there yet, or nothing */
+		og_strbuf_reset(err);
+		(void)og_strbuf_adds(err, og_strbuf_str(&st->err));
 	}
 	og_strbuf_release(&why);
 	return st;

@@ -81,6 +81,15 @@ struct og_hold {
  * when err is NULL)
  */
 struct og_store *og_store_open(const char *spec, struct og_strbuf *err);
+/*
+ * og_store_open_lazy - og_store_open(), but a database server that
+ * cannot be reached yet is not a failure: the handle comes back with
+ * the error in err, each call fails until the server answers, and the
+ * first connection that succeeds checks the schema and migrates. For
+ * the daemon, which must start during an outage. A bad spec, an old
+ * server or a failed migration still fail (NULL). SQLite: as open.
+ */
+struct og_store *og_store_open_lazy(const char *spec, struct og_strbuf *err);
 /* og_store_close - close; NULL is a no-op; returns NULL */
 struct og_store *og_store_close(struct og_store *);
 /*

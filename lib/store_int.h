@@ -116,6 +116,8 @@ struct og_store {
 	char *spec;
 	struct og_strbuf err; /* the last error, for og_store_error() */
 	int quiet; /* og_store_set_quiet(): failures not logged */
+	int lazy; /* og_store_open_lazy(): an unreachable server is no
+	           * failure of the open */
 	struct og_ratelimit rl_lost; /* "connection lost": once a minute */
 };
 

@@ -430,6 +430,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 
 struct pg {
 	PGconn *conn;
+	int pending; /* opened lazily, never connected: check and migrate */
 	int in_tx; /* between our BEGIN and COMMIT/ROLLBACK */
 	struct timespec last_fail; /* of a reconnection; 0: none since */
 };
@@ -584,6 +585,8 @@ session(struct og_store *st)
  * one call a few tries with backoff that sleep RECONNECT_SLEEP_MS at
  * most (a restarting server refuses connections for a moment)
  */
+static int first_connection(struct og_store *);
+
 static int
 reconnect(struct og_store *st, const char *what)
 {
@@ -604,7 +607,8 @@ reconnect(struct og_store *st, const char *what)
 		PQreset(be->conn);
 		if (PQstatus(be->conn) == CONNECTION_OK) {
 			be->in_tx = 0;
-			if (session(st) == 0) {
+			if (be->pending ? first_connection(st) == 0
+			                : session(st) == 0) {
 				be->last_fail.tv_sec = 0;
 				be->last_fail.tv_nsec = 0;
 				og_info("%s: reconnected to the database",
@@ -977,6 +981,30 @@ pg_close(struct og_store *st)
 	st->be = og_free(be);
 }
 
+/*
+ * first_connection - the server's version, the schema (migrated under
+ * the lock), the session: once per handle, at open or, for a lazy
+ * one, at the first connection that succeeds
+ */
+static int
+first_connection(struct og_store *st)
+{
+	struct pg *be = st->be;
+
+	/* ON CONFLICT (ST_BLOCK_UPSERT) came with PostgreSQL 9.5 */
+	if (PQserverVersion(be->conn) < 90500) {
+		og_store_seterr(st,
+		    "PostgreSQL server %d is too old: 9.5 or later needed",
+		    PQserverVersion(be->conn));
+		return -1;
+	}
+	(void)PQsetNoticeProcessor(be->conn, quiet, NULL);
+	if (migrate(st) < 0 || session(st) < 0)
+		return -1;
+	be->pending = 0;
+	return 0;
+}
+
 static int
 pg_open(struct og_store *st, const char *arg)
 {
@@ -988,17 +1016,14 @@ pg_open(struct og_store *st, const char *arg)
 		og_store_seterr(st, "connect: %.*s",
 		    trimmed(PQerrorMessage(be->conn)),
 		    PQerrorMessage(be->conn));
-		goto fail;
+		if (!st->lazy || be->conn == NULL)
+			goto fail;
+		/* reconnect() checks and migrates once it gets through */
+		be->pending = 1;
+		clock_gettime(CLOCK_MONOTONIC, &be->last_fail);
+		return 0;
 	}
-	/* ON CONFLICT (ST_BLOCK_UPSERT) came with PostgreSQL 9.5 */
-	if (PQserverVersion(be->conn) < 90500) {
-		og_store_seterr(st,
-		    "PostgreSQL server %d is too old: 9.5 or later needed",
-		    PQserverVersion(be->conn));
-		goto fail;
-	}
-	(void)PQsetNoticeProcessor(be->conn, quiet, NULL);
-	if (migrate(st) < 0 || session(st) < 0)
+	if (first_connection(st) < 0)
 		goto fail;
 	return 0;
 fail:

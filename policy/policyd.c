@@ -677,7 +677,7 @@ main(int argc, char **argv)
 	struct og_strbuf err;
 	struct og_store *st;
 	const char *spec;
-	int ch, dflag = 0, nflag = 0, sflag = 0, tflag = 0, mflag = 0;
+	int ch, dflag = 0, nflag = 0, sflag = 0, tflag = 0, mflag = 0, daemon;
 	int wflag = 0;
 	int verbose = 0;
 	struct og_listener listeners[LISTEN_MAX];
@@ -789,15 +789,35 @@ main(int argc, char **argv)
 	 * A spawn(8) process (-s, -m) starts whenever Postfix asks, also
 	 * during a store outage: the status filter must answer then, or
 	 * Postfix skips it and blocked mail bounces. Without the store it
-	 * knows no hold and records nothing (the daemon's spool does);
-	 * the daemon itself needs the store to start.
+	 * knows no hold and records nothing (the daemon's spool does).
+	 * The daemon starts during an outage too: without the holds until
+	 * the store answers (its worker probes it, spools the rows made
+	 * meanwhile and loads the holds when it is back).
 	 */
-	st = og_store_open(spec, &err);
-	if (st != NULL && (pd.holds = og_load_holdset(st, og_now())) == NULL) {
-		og_strbuf_reset(&err);
-		(void)og_strbuf_addf(
-		    &err, "cannot read the holds: %s", og_store_error(st));
-		st = og_store_close(st);
+	daemon = !sflag && !mflag && !tflag;
+	st =
+	    daemon ? og_store_open_lazy(spec, &err) : og_store_open(spec, &err);
+	/* lazy: err says why the server is not there yet, if it is not */
+	if (st != NULL &&
+	    ((daemon && err.len > 0) ||
+	        (pd.holds = og_load_holdset(st, og_now())) == NULL)) {
+		if (daemon) {
+			og_warnx("store: %s: starting without it: no hold "
+			         "is known until it answers, rows are spooled "
+			         "meanwhile%s",
+			    err.len > 0 ? og_strbuf_str(&err)
+			                : og_store_error(st),
+			    strcmp(og_conf_str(pd.conf, "store_failure"),
+			        "tempfail") == 0
+			        ? ", policy requests unanswered"
+			        : "");
+			pd.holds = og_holdset_new(NULL, 0);
+		} else {
+			og_strbuf_reset(&err);
+			(void)og_strbuf_addf(&err, "cannot read the holds: %s",
+			    og_store_error(st));
+			st = og_store_close(st);
+		}
 	}
 	if (st == NULL && !sflag && !mflag)
 		og_fatalx(

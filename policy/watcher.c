@@ -1123,13 +1123,17 @@ run(void *arg)
 	    (unsigned)og_conf_uint(w->wc.conf, "queue_scan_interval");
 
 	og_strbuf_init(&err, 0);
-	if ((st = og_store_open(og_conf_str(w->wc.conf, "store"), &err)) ==
+	/* lazy: a database server that is down now is waited for */
+	if ((st = og_store_open_lazy(og_conf_str(w->wc.conf, "store"), &err)) ==
 	    NULL) {
 		og_warnx("watcher: store: %s: not watching the queue",
 		    og_strbuf_str(&err));
 		og_strbuf_release(&err);
 		return NULL;
 	}
+	if (err.len > 0)
+		og_warnx("watcher: store: %s: scanning once it answers",
+		    og_strbuf_str(&err));
 	og_strbuf_release(&err);
 	og_reply_init(&r);
 	og_info("watcher: scanning the queue every %us; suspect_window=%llus "

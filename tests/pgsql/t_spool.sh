@@ -17,7 +17,10 @@
 #	in the store plus the drop count the daemon reports (in its log and
 #	as an audit row) equal the messages sent. Then store_failure =
 #	tempfail: during the outage the connection is closed without an
-#	answer; after it, answers again. TAP; SKIP without PostgreSQL,
+#	answer; after it, answers again. Then the daemon started while the
+#	server is down: it starts, answers from no holds, spools; once the
+#	server is back it loads the holds and writes the rows by itself.
+#	TAP; SKIP without PostgreSQL,
 #	python3 or the built programs. Every wait has a time limit.
 # Exercises: lib/spool.c, policy/worker.c, policy/policyd.c
 #	(og_policyd_answer), policy/qr_store.c, lib/store_pgsql.c.
@@ -335,6 +338,34 @@ wait_for log_has 1 'store: back after'
 send F 5
 answers_ok F 5
 ok "tempfail, store back: answers again" $?
+stop_daemon
+
+# ---- started during an outage: no hold known until the store answers
+conf </dev/null
+pg_down
+start_daemon
+ok "outguard-policyd starts while PostgreSQL is down" $?
+log_has 1 "store: $PG_SPEC: connect: .*Connection refused.*: starting without it: no hold is known"
+rc=$?
+ok "it says it starts without the store, and why" $rc
+[ "$rc" = 0 ] || show "$tmp/log"
+send G 10
+[ "$(grep -c ' DUNNO DUNNO$' "$tmp/G.ans")" = 10 ]
+ok "store down since start: every request answered DUNNO (no hold known)" $?
+wait_for log_has 1 'store: unavailable since'
+ok "the outage is logged" $?
+pg_up
+wait_for log_has 1 'store: back after'
+rc=$?
+ok "the store answers: the daemon notices by itself" $rc
+wait_for log_has 1 'holds: generation [0-9]*, [1-9][0-9]* holds in force'
+ok "the holds are loaded once it answers" $?
+wait_for rows_are 'G%' 10
+ok "the rows made while it was down arrived: 10 of 10" $?
+send H 5
+answers_ok H 5
+ok "then the held login gets HOLD again" $?
+[ "$rc" = 0 ] || show "$tmp/log"
 stop_daemon
 
 echo "1..$n"
