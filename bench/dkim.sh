@@ -97,31 +97,9 @@ opendkim=$(PATH=/usr/sbin:$PATH command -v opendkim)
 	die "$py lacks python3-dnspython or python3-dkim"
 command -v openssl >/dev/null 2>&1 || die "openssl is not installed"
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/og-bench-dkim.XXXXXX")
-pids=
-cleanup() {
-	local p
-	for p in $pids; do
-		kill -TERM "$p" 2>/dev/null || true
-	done
-	for p in $pids; do
-		for _ in 1 2 3 4 5 6 7 8 9 10; do
-			kill -0 "$p" 2>/dev/null || break
-			sleep 0.2
-		done
-		kill -KILL "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 2' INT TERM HUP
-chmod 0755 "$tmp"
-if [ "$(id -u)" -eq 0 ]; then
-	run_user=nobody
-else
-	run_user=$(id -un)
-fi
+# shellcheck source=bench/milter-lib.sh
+. "$srcdir/bench/milter-lib.sh"
+bench_tmp dkim
 
 # free_ports N - N free 127.0.0.1 TCP+UDP ports
 free_ports() {
@@ -157,29 +135,6 @@ chmod 0600 "$tmp/keys/"*.pem
 chown -R "$run_user" "$tmp/keys"
 rsa_p=$(openssl pkey -in "$tmp/keys/rsa.pem" -pubout -outform DER | base64 -w0)
 ed_p=$(openssl pkey -in "$tmp/keys/ed.pem" -pubout -outform DER | tail -c 32 | base64 -w0)
-
-# start LOG SOCKET CMD... - run CMD in the background (stderr to LOG),
-# wait until SOCKET (a path, or inet:PORT) accepts
-start() {
-	local log=$1 sock=$2 i=0
-	shift 2
-	echo "command: $*"
-	"$@" 2>"$log" &
-	pids="$pids $!"
-	until case $sock in
-	inet:*) "$py" -c 'import socket, sys
-socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' \
-		"${sock#inet:}" 2>/dev/null ;;
-	*) [ -S "$sock" ] ;;
-	esac; do
-		i=$((i + 1))
-		if [ "$i" -gt 100 ] || ! kill -0 "$!" 2>/dev/null; then
-			cat "$log" >&2
-			die "$1 did not start"
-		fi
-		sleep 0.1
-	done
-}
 
 # ---- the DNS answerer
 cat >"$tmp/answerer.py" <<'PY'
@@ -293,12 +248,7 @@ og_conf "unix:$tmp/ogedo.sock" "$tmp/ogedo.pid" ed1 "$tmp/keys/ed.pem" alone >"$
 og_conf "unix:$tmp/ogns.sock" "$tmp/ogns.pid" "" "" >"$tmp/og-nosign.conf"
 chmod 0644 "$tmp"/*.conf "$tmp/logins"
 
-echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(uname -sr)"
-echo "load average before: $(cut -d ' ' -f 1-3 /proc/loadavg)"
-if sed -n 's/^OG_CFLAGS = //p' "$builddir/Makefile" 2>/dev/null | grep -q -- '-fsanitize'; then
-	echo "warning: $builddir is a sanitizer build: the figures are not representative"
-fi
-echo "build: $builddir ($(sed -n 's/^CFLAGS = //p' "$builddir/Makefile" 2>/dev/null | head -n 1))"
+machine_report "$builddir"
 echo "opendkim: $("$opendkim" -V 2>&1 | head -n 1)"
 
 # ---- proof that OpenDKIM signs with this configuration: opendkim -t
@@ -351,31 +301,13 @@ og_ns_pid=${pids##* }
 start "$tmp/null.log" "$tmp/nullall.sock" "$null" -a -p "unix:$tmp/nullall.sock"
 null_pid=${pids##* }
 
-# field - the value of key $1 in the result line $res
-field() {
-	echo "$res" | tr ' ' '\n' | sed -n "s/^$1=//p"
-}
-# count - the count of result or change $1 in the result line $res
-count() {
-	echo "$res" | tr ' ,=' '\n\n\n' | sed -n "s/^$1://p" | head -n 1 | grep . || echo 0
-}
-cpu_ticks() {
-	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
-}
-machine_ticks() {
-	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9,
-	    $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat
-}
 loglines() { # LOG ERE
 	grep -c -E "$2" "$1" 2>/dev/null || true
 }
 
 ncpu=$(nproc)
 hz=$(getconf CLK_TCK)
-m0=$(machine_ticks)
-sleep 2
-m1=$(machine_ticks)
-echo "machine busy before the runs: $(echo "$m0 $m1" | awk -v n="$ncpu" '{ printf "%.2f", n * ($3 - $1) / ($4 - $2) }') of $ncpu cores"
+machine_busy_before
 
 errors=0
 table=""

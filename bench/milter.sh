@@ -72,32 +72,9 @@ for pc in $perconns; do
 	esac
 done
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/og-bench-milter.XXXXXX")
-pids=
-cleanup() {
-	local p
-	for p in $pids; do
-		kill -TERM "$p" 2>/dev/null || true
-	done
-	for p in $pids; do
-		for _ in 1 2 3 4 5 6 7 8 9 10; do
-			kill -0 "$p" 2>/dev/null || break
-			sleep 0.2
-		done
-		kill -KILL "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 2' INT TERM HUP
-chmod 0755 "$tmp" # run_user reads the configuration and the table
-
-if [ "$(id -u)" -eq 0 ]; then
-	run_user=nobody
-else
-	run_user=$(id -un)
-fi
+# shellcheck source=bench/milter-lib.sh
+. "$srcdir/bench/milter-lib.sh"
+bench_tmp milter
 conf="$tmp/outguard.conf"
 printf 'alice@example.com\talice\n' >"$tmp/logins"
 cat >"$conf" <<EOF
@@ -114,42 +91,7 @@ unsubscribe_action = tag
 EOF
 chmod 0644 "$conf" "$tmp/logins"
 
-# start - run "$@" in the background (its stderr to log $1), wait for
-# socket $2
-start() {
-	local log=$1 sock=$2 i=0
-	shift 2
-	echo "command: $*"
-	"$@" 2>"$log" &
-	pids="$pids $!"
-	while [ ! -S "$sock" ]; do
-		i=$((i + 1))
-		if [ "$i" -gt 100 ] || ! kill -0 "$!" 2>/dev/null; then
-			cat "$log" >&2
-			die "$1 did not start"
-		fi
-		sleep 0.1
-	done
-}
-
-# cpu_ticks - utime+stime of process $1
-cpu_ticks() {
-	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
-}
-
-# machine_ticks - "busy total" clock ticks of all CPUs since boot
-machine_ticks() {
-	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9,
-	    $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat
-}
-
-echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(uname -sr)"
-echo "load average before: $(cut -d ' ' -f 1-3 /proc/loadavg)"
-if sed -n 's/^OG_CFLAGS = //p' "$builddir/Makefile" 2>/dev/null |
-	grep -q -- '-fsanitize'; then
-	echo "warning: $builddir is a sanitizer build: the figures are not representative"
-fi
-echo "build: $builddir ($(sed -n 's/^CFLAGS = //p' "$builddir/Makefile" 2>/dev/null | head -n 1))"
+machine_report "$builddir"
 
 start "$tmp/null.log" "$tmp/null.sock" "$null" -p "unix:$tmp/null.sock"
 null_pid=${pids##* }
@@ -160,19 +102,8 @@ milter_pid=${pids##* }
 
 ncpu=$(nproc)
 hz=$(getconf CLK_TCK)
-m0=$(machine_ticks)
-sleep 2
-m1=$(machine_ticks)
-echo "machine busy before the runs: $(echo "$m0 $m1" | awk -v n="$ncpu" '{ printf "%.2f", n * ($3 - $1) / ($4 - $2) }') of $ncpu cores"
+machine_busy_before
 
-# field - the value of key $1 in the result line $res
-field() {
-	echo "$res" | tr ' ' '\n' | sed -n "s/^$1=//p"
-}
-# count - the count of result or change $1 in the result line $res
-count() {
-	echo "$res" | tr ' ,=' '\n\n\n' | sed -n "s/^$1://p"
-}
 
 errors=0
 table=""

@@ -125,6 +125,24 @@ pg_start() {
 	export PG_BIN PG_DIR PG_PORT PG_SPEC
 }
 
+# pg_start_tap DIR - pg_start for a TAP script: without a server it
+# prints the skip plan and exits 0, when the start fails one failed test
+# and exits 1 (the server's messages kept in DIR/pg_start.err)
+pg_start_tap() {
+	local rc
+	pg_start 2>"$1/pg_start.err"
+	rc=$?
+	if [ "$rc" = 77 ]; then
+		echo "1..0 # SKIP $(head -n 1 "$1/pg_start.err")"
+		exit 0
+	elif [ "$rc" != 0 ]; then
+		echo "1..1"
+		echo "not ok 1 - PostgreSQL server starts"
+		sed 's/^/# /' "$1/pg_start.err"
+		exit 1
+	fi
+}
+
 # pg_psql - psql as the superuser on database outguard, arguments passed on
 pg_psql() {
 	"$PG_BIN/psql" -X -q -A -t -h 127.0.0.1 -p "$PG_PORT" -U postgres \

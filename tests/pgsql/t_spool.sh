@@ -57,17 +57,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pg_start 2>"$tmp/pg_start.err"
-rc=$?
-if [ "$rc" = 77 ]; then
-	echo "1..0 # SKIP $(head -n 1 "$tmp/pg_start.err")"
-	exit 0
-elif [ "$rc" != 0 ]; then
-	echo "1..1"
-	echo "not ok 1 - PostgreSQL server starts"
-	sed 's/^/# /' "$tmp/pg_start.err"
-	exit 1
-fi
+pg_start_tap "$tmp"
 
 n=0
 fail=0
