@@ -27,17 +27,8 @@ if reason=$(sb_missing); then
 	exit 0
 fi
 
-n=0
-fail=0
-ok() { # description, then the test's status
-	n=$((n + 1))
-	if [ "$2" = 0 ]; then
-		echo "ok $n - $1"
-	else
-		echo "not ok $n - $1"
-		fail=1
-	fi
-}
+# shellcheck source=tests/tapstatus.sh
+. "$top_srcdir/tests/tapstatus.sh"
 is() { # description, got, want
 	local st=0
 	[ "$2" = "$3" ] || st=1

@@ -44,21 +44,8 @@ cleanup() {
 trap cleanup EXIT
 chmod 0777 "$tmp" # outguard-policyd -s and -m drop to nobody as root
 
-n=0
-fail=0
-ok() { # description, status
-	n=$((n + 1))
-	if [ "$2" = 0 ]; then
-		echo "ok $n - $1"
-	else
-		echo "not ok $n - $1"
-		fail=1
-	fi
-}
-skip() { # description, reason
-	n=$((n + 1))
-	echo "ok $n - $1 # SKIP $2"
-}
+# shellcheck source=tests/tapstatus.sh
+. "$top_srcdir/tests/tapstatus.sh"
 # check NAME FILE - FILE against the golden NAME.out
 check() {
 	n=$((n + 1))

@@ -59,17 +59,8 @@ trap cleanup EXIT
 
 pg_start_tap "$tmp"
 
-n=0
-fail=0
-ok() { # description, status
-	n=$((n + 1))
-	if [ "$2" = 0 ]; then
-		echo "ok $n - $1"
-	else
-		echo "not ok $n - $1"
-		fail=1
-	fi
-}
+# shellcheck source=tests/tapstatus.sh
+. "$top_srcdir/tests/tapstatus.sh"
 show() { # file: into the TAP output as comments
 	sed 's/^/# /' "$1" | tail -n 30
 }

@@ -35,21 +35,8 @@ trap cleanup EXIT
 
 pg_start_tap "$tmp"
 
-n=0
-fail=0
-ok() { # description, status
-	n=$((n + 1))
-	if [ "$2" = 0 ]; then
-		echo "ok $n - $1"
-	else
-		echo "not ok $n - $1"
-		fail=1
-	fi
-}
-skip() { # description, reason
-	n=$((n + 1))
-	echo "ok $n - $1 # SKIP $2"
-}
+# shellcheck source=tests/tapstatus.sh
+. "$top_srcdir/tests/tapstatus.sh"
 
 # ---- the unit suite against PostgreSQL
 lib=". '$top_srcdir/tests/pgsql/pg.sh'"
