@@ -469,8 +469,9 @@ open_spool(const struct og_conf *cf, int daemon)
 	og_strbuf_init(&path, 0);
 	og_spool_default(
 	    &path, og_conf_str(cf, "store_spool"), og_conf_str(cf, "store"));
-	sp = og_spool_open(
-	    og_strbuf_str(&path), og_conf_uint(cf, "store_spool_max"), 0, &err);
+	sp = og_spool_open(og_strbuf_str(&path),
+	    og_conf_uint(cf, "store_spool_max"), daemon ? OG_SPOOL_DAEMON : 0,
+	    &err);
 	og_strbuf_release(&path);
 	if (sp == NULL && daemon)
 		og_fatalx(EX_CANTCREAT, "store_spool: %s", og_strbuf_str(&err));
@@ -676,8 +677,9 @@ main(int argc, char **argv)
 	struct policyd pd;
 	struct og_strbuf err;
 	struct og_store *st;
+	struct og_spool *spool = NULL;
 	const char *spec;
-	int ch, dflag = 0, nflag = 0, sflag = 0, tflag = 0, mflag = 0, daemon;
+	int ch, dflag = 0, nflag = 0, sflag = 0, tflag = 0, mflag = 0;
 	int wflag = 0;
 	int verbose = 0;
 	struct og_listener listeners[LISTEN_MAX];
@@ -788,20 +790,18 @@ main(int argc, char **argv)
 	/*
 	 * A spawn(8) process (-s, -m) starts whenever Postfix asks, also
 	 * during a store outage: the status filter must answer then, or
-	 * Postfix skips it and blocked mail bounces. Without the store it
-	 * knows no hold and records nothing (the daemon's spool does).
-	 * The daemon starts during an outage too: without the holds until
-	 * the store answers (its worker probes it, spools the rows made
+	 * Postfix skips it and blocked mail bounces. The daemon starts
+	 * during an outage too. Both go on without the holds until the
+	 * store answers (the store thread probes it, spools the rows made
 	 * meanwhile and loads the holds when it is back).
 	 */
-	daemon = !sflag && !mflag && !tflag;
 	st =
-	    daemon ? og_store_open_lazy(spec, &err) : og_store_open(spec, &err);
+	    !tflag ? og_store_open_lazy(spec, &err) : og_store_open(spec, &err);
 	/* lazy: err says why the server is not there yet, if it is not */
 	if (st != NULL &&
-	    ((daemon && err.len > 0) ||
+	    ((!tflag && err.len > 0) ||
 	        (pd.holds = og_load_holdset(st, og_now())) == NULL)) {
-		if (daemon) {
+		if (!tflag) {
 			og_warnx("store: %s: starting without it: no hold "
 			         "is known until it answers, rows are spooled "
 			         "meanwhile%s",
@@ -833,6 +833,9 @@ main(int argc, char **argv)
 		pd.no_store = 1;
 		pd.holds = og_holdset_new(NULL, 0);
 	}
+	/* the spool before "starting:": the line says all is open */
+	if (!tflag && !pd.no_store)
+		spool = open_spool(pd.conf, !sflag && !mflag);
 	og_info("starting: %zu holds in force, store %s, host %s%s",
 	    og_holdset_count(pd.holds), spec, pd.host,
 	    pd.dry_run ? ", dry run" : "");
@@ -844,8 +847,8 @@ main(int argc, char **argv)
 		    mflag ? OG_PROTO_SOCKETMAP : OG_PROTO_POLICY);
 	} else {
 		pd.worker = og_worker_start_spool(st,
-		    (int64_t)og_conf_uint(pd.conf, "message_retention"),
-		    open_spool(pd.conf, !sflag && !mflag), pd.host);
+		    (int64_t)og_conf_uint(pd.conf, "message_retention"), spool,
+		    pd.host);
 		if (!sflag && !mflag) {
 			pd.notifier = start_notifier(&pd);
 			start_watcher(&pd);

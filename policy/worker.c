@@ -13,7 +13,10 @@
  *	once a minute while it lasts, and when it ends. While the spool
  *	holds rows, new rows are spooled behind them so that the store gets
  *	them in order; the replay runs a bounded number of records per tick
- *	so that the thread keeps draining the queue.
+ *	so that the thread keeps draining the queue. The spool is shared with
+ *	the other processes of outguard-policyd (spool.h): its counts are
+ *	read again once per round, and the replay is left to whichever
+ *	process holds its replay lock.
  */
 #include "config.h"
 
@@ -440,8 +443,7 @@ flush(struct og_worker *w)
 	else if (k > 0 && !spooling(w))
 		store_failed(w, og_store_error(w->st));
 	if (k > 0 && w->spool != NULL)
-		for (i = 0; i < k; i++)
-			spooled(w, og_spool_add_message(w->spool, &batch[i]));
+		w->spooled += og_spool_add_messages(w->spool, batch, k);
 	else if (k > 0) {
 		lost(w, k);
 		og_warnx_rl(&w->rl_store,
@@ -607,6 +609,9 @@ run(void *arg)
 				break;
 		stop = w->stop;
 		pthread_mutex_unlock(&w->lock);
+		/* other processes append and replay too */
+		if (w->spool != NULL)
+			(void)og_spool_refresh(w->spool);
 		flush_blocks(w);
 		flush(w);
 		flush_delivered(w);

@@ -225,7 +225,7 @@ rc=$?
 ok "the outage is logged when it starts" $rc
 [ "$rc" = 0 ] || show "$tmp/log"
 spool_size() { stat -c %s "$tmp/spool" 2>/dev/null || echo 0; }
-wait_for test "$(spool_size)" -gt 74
+wait_for test "$(spool_size)" -gt 128
 ok "the spool file grows ($(spool_size) bytes)" $?
 send B2 20
 answers_ok B2 20
@@ -258,7 +258,7 @@ ok "every message once: 60 rows in the store (got $(rows '%'))" $?
 grep -q 'store: back after .*dropped 0' "$tmp/log"
 ok "nothing dropped" $?
 "$report" -c "$tmp/outguard.conf" store check >"$tmp/c4.out" 2>&1
-grep -q "^spool: $tmp/spool: 0 rows waiting, 0 dropped, 74 bytes$" \
+grep -q "^spool: $tmp/spool: 0 rows waiting, 0 dropped, 128 bytes$" \
     "$tmp/c4.out" && grep -q '^rows: messages 60, ' "$tmp/c4.out"
 rc=$?
 ok "store check: the spool is empty again, 60 message rows" $rc
@@ -347,6 +347,105 @@ send H 5
 answers_ok H 5
 ok "then the held login gets HOLD again" $?
 [ "$rc" = 0 ] || show "$tmp/log"
+stop_daemon
+
+# ---- spawn(8) processes (-s) share the spool with the daemon
+# the client of a spawn process: requests on its standard input, as
+# Postfix's spawn(8) connects them; with a flag file, it keeps the
+# process (and its spool) open until the file exists
+cat >"$tmp/spawn.py" <<'PY'
+import os, subprocess, sys, time
+policyd, conf, prefix, count, flag = sys.argv[1:6]
+log = open(os.path.join(os.path.dirname(conf), "spawn.log"), "ab")
+p = subprocess.Popen([policyd, "-s", "-c", conf], stdin=subprocess.PIPE,
+                     stdout=subprocess.PIPE, stderr=log)
+
+def ask(attrs):
+    req = "request=smtpd_access_policy\n" + "".join(
+        "%s=%s\n" % kv for kv in attrs) + "\n"
+    p.stdin.write(req.encode())
+    p.stdin.flush()
+    lines = []
+    while True:
+        l = p.stdout.readline()
+        if not l or l == b"\n":
+            break
+        lines.append(l.decode())
+    return lines[0].split()[0].replace("action=", "") if lines else "CLOSED"
+
+for i in range(int(count)):
+    login = "held" if i % 5 == 0 else "user%d" % i
+    common = [("protocol_name", "ESMTP"), ("client_address", "192.0.2.8"),
+              ("client_name", "spawn.example"),
+              ("sender", "%s@example.net" % login),
+              ("instance", "%s.%d" % (prefix, i)),
+              ("sasl_method", "PLAIN"), ("sasl_username", login)]
+    a = ask([("protocol_state", "RCPT"), ("recipient", "s%d@example.com" % i),
+             ("queue_id", "")] + common)
+    b = ask([("protocol_state", "END-OF-MESSAGE"), ("recipient", ""),
+             ("queue_id", "%s%05d" % (prefix, i)), ("recipient_count", "1"),
+             ("size", "999")] + common)
+    print("%s%05d %s %s %s" % (prefix, i, login, a, b), flush=True)
+if flag != "-":
+    print("lingering", flush=True)
+    for _ in range(600):
+        if os.path.exists(flag):
+            break
+        time.sleep(0.1)
+p.stdin.close()
+sys.exit(p.wait())
+PY
+spawn() { # prefix count flag: answers into $tmp/PREFIX.ans
+	"$py" "$tmp/spawn.py" "$policyd" "$tmp/outguard.conf" "$1" "$2" "$3" \
+	    >"$tmp/$1.ans" 2>&1
+}
+dunno_all() { # prefix count: no hold is known during the outage
+	[ "$(grep -c ' DUNNO DUNNO$' "$tmp/$1.ans")" = "$2" ]
+}
+start_daemon
+ok "outguard-policyd starts for the spawn(8) case" $?
+pg_down
+wait_for log_has 1 'store: unavailable since'
+ok "the daemon notices the outage" $?
+: >"$tmp/spawn.log"
+# three spawn processes started during the outage, and the daemon's own
+# requests, all at once; the third stays open
+spawn S1 20 - &
+s1=$!
+spawn S2 20 - &
+s2=$!
+spawn S3 20 "$tmp/linger" &
+s3=$!
+send T 10
+wait "$s1" && wait "$s2"
+ok "two spawn processes started during the outage answered and exited" $?
+dunno_all S1 20 && dunno_all S2 20 && answers_ok T 10
+ok "spawn processes answer DUNNO (no hold known), the daemon from its holds" $?
+wait_for grep -q lingering "$tmp/S3.ans"
+ok "the third spawn process is still open, with the spool" $?
+# the daemon restarted while a spawn process has the spool open: it
+# starts (a spool locked for a process's life kept it out)
+stop_daemon
+start_daemon && sleep 1 && kill -0 "$pid" 2>/dev/null &&
+    ! grep -q 'in use' "$tmp/log"
+rc=$?
+ok "the daemon restarts while a spawn process has the spool open" $rc
+[ "$rc" = 0 ] || show "$tmp/log"
+touch "$tmp/linger"
+wait "$s3"
+ok "the third spawn process exits at the end of its input" $?
+# the spawn processes log to syslog: the spool file tells
+spooled=$(grep -ao '[0-9]*:S[123][0-9]\{5\} ' "$tmp/spool" | sort -u | wc -l)
+[ "$spooled" = 60 ]
+ok "the spawn processes spooled their 60 rows to the shared spool (got $spooled)" $?
+pg_up
+wait_for rows_are 'S%' 60
+ok "the spawn processes' rows arrived through the daemon's replay: 60 of 60 (got $(rows 'S%'))" $?
+wait_for rows_are 'T%' 10
+ok "and the daemon's own: 10 of 10" $?
+! grep -q 'dropped [1-9]' "$tmp/log" &&
+    ! grep -q 'dropped [1-9]' "$tmp/spawn.log"
+ok "none dropped" $?
 stop_daemon
 
 echo "1..$n"

@@ -8,7 +8,8 @@
 #	service with default_action=DUNNO. Call after sb_setup.
 # og_policyd_start / og_policyd_stop: the daemon in the foreground (-d)
 #	in the background, its log in $SB/og/policyd.log; start waits until
-#	the socket answers.
+#	the socket is there and the daemon has logged "starting:" (after
+#	opening its store and spool), and fails if it died.
 # og_report ARGS...: outguard-queue-report -c $SB/og/outguard.conf.
 # og_sql SQL: one query against the store, rows on stdout.
 
@@ -43,10 +44,15 @@ og_report() {
 }
 
 og_policyd_start() {
+	local before pid
+	# the log is appended to across restarts: wait for a new line
+	before=$(grep -c 'starting:' "$SB/og/policyd.log" 2>/dev/null)
 	"$OG_BIN/outguard-policyd" -d -c "$SB/og/outguard.conf" "$@" \
 	    >>"$SB/og/policyd.log" 2>&1 &
-	echo $! >"$SB/og/policyd.bgpid"
-	sb_wait_for "[ -S '$SB/og/policy.sock' ] && grep -q 'starting:' '$SB/og/policyd.log'" 10
+	pid=$!
+	echo "$pid" >"$SB/og/policyd.bgpid"
+	sb_wait_for "[ -S '$SB/og/policy.sock' ] && [ \$(grep -c 'starting:' '$SB/og/policyd.log') -gt ${before:-0} ]" 10 &&
+	    kill -0 "$pid" 2>/dev/null
 }
 
 og_policyd_pid() {

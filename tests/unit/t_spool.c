@@ -5,7 +5,10 @@
  *	the audit row it becomes), a torn last record, garbage bytes (a
  *	seeded fuzz loop: flipped, cut and inserted bytes must never crash
  *	the reader or reach the store), an interrupted replay resumed
- *	without duplicates, reopening an existing spool, a foreign file.
+ *	without duplicates, reopening an existing spool, a foreign file;
+ *	the first format converted; two handles and three processes
+ *	appending while another replays, the replay lock, the daemon's
+ *	precedence in the replay, the file moved away under an open handle.
  */
 #include "config.h"
 
@@ -20,13 +23,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "spool.h"
 #include "store.h"
 #include "strbuf.h"
 #include "util.h"
+
+#define HDR_LEN 128 /* spool.c's header, format 2 */
 
 struct fixture {
 	char dir[64];
@@ -336,7 +343,7 @@ test_garbage_middle(void **state)
 		og_spool_close(sp);
 		ofd = open(other, O_RDONLY);
 		assert_true(ofd >= 0);
-		n = pread(ofd, rec, sizeof(rec), 74);
+		n = pread(ofd, rec, sizeof(rec), HDR_LEN);
 		assert_true(n > 0);
 		assert_int_equal(close(ofd), 0);
 		(void)unlink(other);
@@ -397,19 +404,22 @@ test_fuzz(void **state)
 		fd = open(fx->path, O_RDWR);
 		assert_true(fd >= 0);
 		n = read(fd, buf, 1 << 16);
-		assert_true(n > 74);
+		assert_true(n > HDR_LEN);
 		switch (rnd(&seed) % 3) {
 		case 0: /* flip a few bytes after the header */
 			for (k = 0; k < 1 + (int)(rnd(&seed) % 8); k++)
-				buf[74 + rnd(&seed) % (uint32_t)(n - 74)] ^=
+				buf[HDR_LEN +
+				    rnd(&seed) % (uint32_t)(n - HDR_LEN)] ^=
 				    (unsigned char)(1 + rnd(&seed) % 255);
 			break;
 		case 1: /* cut anywhere after the header */
-			n = 74 + (ssize_t)(rnd(&seed) % (uint32_t)(n - 74));
+			n = HDR_LEN +
+			    (ssize_t)(rnd(&seed) % (uint32_t)(n - HDR_LEN));
 			break;
 		default: /* random bytes inserted after the header */
 			k = 1 + (int)(rnd(&seed) % 64);
-			i = 74 + (int)(rnd(&seed) % (uint32_t)(n - 74));
+			i = HDR_LEN +
+			    (int)(rnd(&seed) % (uint32_t)(n - HDR_LEN));
 			memmove(buf + i + k, buf + i, (size_t)(n - i));
 			n += k;
 			while (k-- > 0)
@@ -480,30 +490,27 @@ test_crash_after_replay(void **state)
 	struct fixture *fx = *state;
 	struct og_spool_stats ss = { 0, 0, 0 };
 	struct og_spool *sp = sp_open(fx, 1 << 20);
-	char hdr[75];
+	char hdr[HDR_LEN + 1];
+	unsigned long long end;
 	struct scan s;
 	int fd;
 
 	assert_int_equal(add_msg(sp, 1), 0);
 	assert_int_equal(add_msg(sp, 2), 0);
 	og_spool_close(sp);
-	/* the header as it is before the truncation: offset at the end */
+	/* truncated, the header still saying "all consumed" at the old end */
+	end = (unsigned long long)file_size(fx->path);
 	(void)snprintf(hdr, sizeof(hdr),
-	    "outguard-spool 1 offset=%020llu dropped=%020llu\n",
-	    (unsigned long long)file_size(fx->path), 0ULL);
+	    "outguard-spool 2 end=%020llu offset=%020llu records=%020llu "
+	    "dropped=%020llu\n",
+	    end, end, 0ULL, 0ULL);
+	assert_int_equal(truncate(fx->path, HDR_LEN), 0);
 	fd = open(fx->path, O_WRONLY);
-	assert_int_equal(pwrite(fd, hdr, 74, 0), 74);
+	assert_int_equal(pwrite(fd, hdr, HDR_LEN, 0), HDR_LEN);
 	assert_int_equal(close(fd), 0);
 	sp = sp_open(fx, 1 << 20);
 	assert_int_equal(og_spool_pending(sp), 0);
-	og_spool_close(sp);
-	/* and truncated, the header still saying the old end */
-	assert_int_equal(truncate(fx->path, 74), 0);
-	fd = open(fx->path, O_WRONLY);
-	assert_int_equal(pwrite(fd, hdr, 74, 0), 74);
-	assert_int_equal(close(fd), 0);
-	sp = sp_open(fx, 1 << 20);
-	assert_int_equal(og_spool_pending(sp), 0);
+	assert_int_equal(og_spool_bytes(sp), HDR_LEN);
 	assert_int_equal(add_msg(sp, 3), 0);
 	assert_int_equal(og_spool_replay(sp, fx->st, "mta1", 0, &ss), 1);
 	assert_int_equal(ss.replayed, 1);
@@ -511,6 +518,282 @@ test_crash_after_replay(void **state)
 	assert_int_equal(s.n, 1);
 	assert_int_equal(s.ids[0], 3);
 	og_spool_close(sp);
+}
+
+/*
+ * a spool in the first format (header "outguard-spool 1", 74 bytes) is
+ * converted at open with the records that wait, unless a process of
+ * the earlier version holds it (flock)
+ */
+static void
+test_convert(void **state)
+{
+	struct fixture *fx = *state;
+	struct og_spool_stats ss = { 0, 0, 0 };
+	struct og_strbuf err;
+	struct og_spool *sp = sp_open(fx, 1 << 20);
+	char *buf, hdr[80], v1[200];
+	struct scan s;
+	ssize_t n;
+	int fd, i;
+
+	for (i = 0; i < 5; i++)
+		assert_int_equal(add_msg(sp, i), 0);
+	og_spool_close(sp);
+	/* the records after a first-format header: two already replayed */
+	buf = og_malloc(1 << 16);
+	fd = open(fx->path, O_RDONLY);
+	n = pread(fd, buf, 1 << 16, HDR_LEN);
+	assert_true(n > 0);
+	assert_int_equal(close(fd), 0);
+	{
+		const char *p = buf;
+		size_t skip = 0;
+
+		for (i = 0; i < 2; i++) { /* two records: header + body */
+			p = (const char *)memchr(
+			        p, '\n', (size_t)(buf + n - p)) +
+			    1;
+			p = (const char *)memchr(
+			        p, '\n', (size_t)(buf + n - p)) +
+			    1;
+		}
+		skip = (size_t)(p - buf);
+		(void)snprintf(hdr, sizeof(hdr),
+		    "outguard-spool 1 offset=%020llu dropped=%020llu\n",
+		    (unsigned long long)(74 + skip), 3ULL);
+	}
+	(void)snprintf(v1, sizeof(v1), "%s", fx->path);
+	fd = open(v1, O_WRONLY | O_TRUNC);
+	assert_int_equal(write(fd, hdr, 74), 74);
+	assert_int_equal(write(fd, buf, (size_t)n), n);
+	/* an earlier version's daemon holds it: refused, left alone */
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	og_strbuf_init(&err, 0);
+	assert_null(og_spool_open(fx->path, 1 << 20, 0, &err));
+	assert_non_null(strstr(og_strbuf_str(&err), "earlier version"));
+	assert_int_equal(close(fd), 0);
+	assert_int_equal(file_size(fx->path), 74 + n);
+	/* read-only: counted in place */
+	sp = og_spool_open(fx->path, 1 << 20, OG_SPOOL_RDONLY, &err);
+	assert_non_null(sp);
+	assert_int_equal(og_spool_pending(sp), 3);
+	og_spool_close(sp);
+	og_strbuf_release(&err);
+	/* converted: the three that wait, the drop count kept */
+	sp = sp_open(fx, 1 << 20);
+	assert_int_equal(og_spool_pending(sp), 3);
+	assert_int_equal(og_spool_dropped(sp), 3);
+	fd = open(fx->path, O_RDONLY);
+	assert_int_equal(pread(fd, hdr, 17, 0), 17);
+	assert_int_equal(close(fd), 0);
+	assert_memory_equal(hdr, "outguard-spool 2 ", 17);
+	assert_int_equal(add_msg(sp, 7), 0);
+	assert_int_equal(og_spool_replay(sp, fx->st, "mta1", 0, &ss), 1);
+	scan_store(fx, &s);
+	assert_int_equal(s.n, 4);
+	assert_int_equal(s.ids[0], 2);
+	assert_int_equal(s.ids[1], 3);
+	assert_int_equal(s.ids[2], 4);
+	assert_int_equal(s.ids[3], 7);
+	assert_int_equal(count_audit(fx, "spool-drop", NULL, 0), 1);
+	og_spool_close(sp);
+	og_free(buf);
+}
+
+/*
+ * two handles (as two processes have) append in turn; each sees the
+ * other's rows after a refresh; one replays while the other appends,
+ * and every row reaches the store once
+ */
+static void
+test_two_handles(void **state)
+{
+	struct fixture *fx = *state;
+	struct og_spool_stats ss = { 0, 0, 0 };
+	struct og_spool *a = sp_open(fx, 1 << 22), *b = sp_open(fx, 1 << 22);
+	struct scan s;
+	int i, seen[400];
+
+	for (i = 0; i < 100; i++) {
+		assert_int_equal(add_msg(a, i), 0);
+		assert_int_equal(add_msg(b, 100 + i), 0);
+	}
+	assert_int_equal(og_spool_refresh(a), 0);
+	assert_int_equal(og_spool_pending(a), 200);
+	assert_int_equal(og_spool_pending(b), 200);
+	assert_int_equal(og_spool_replay(a, fx->st, "mta1", 150, &ss), 0);
+	for (i = 0; i < 100; i++)
+		assert_int_equal(add_msg(b, 200 + i), 0);
+	assert_int_equal(og_spool_refresh(b), 0);
+	assert_int_equal(og_spool_pending(b), 150);
+	/* a's replay reaches the end b wrote, then empties the file */
+	assert_int_equal(og_spool_replay(a, fx->st, "mta1", 0, &ss), 1);
+	assert_int_equal(ss.replayed, 300);
+	assert_int_equal(file_size(fx->path), HDR_LEN);
+	/* b appends at the start of the emptied file, not at its old end */
+	assert_int_equal(add_msg(b, 300), 0);
+	assert_int_equal(og_spool_pending(b), 1);
+	assert_int_equal(og_spool_replay(b, fx->st, "mta1", 0, &ss), 1);
+	scan_store(fx, &s);
+	assert_int_equal(s.n, 301);
+	memset(seen, 0, sizeof(seen));
+	for (i = 0; i < s.n; i++)
+		assert_int_equal(seen[s.ids[i]]++, 0);
+	og_spool_close(a);
+	og_spool_close(b);
+}
+
+/* while another process holds the replay lock, a replay leaves it be */
+static void
+test_replay_lock(void **state)
+{
+	struct fixture *fx = *state;
+	struct og_spool_stats ss = { 0, 0, 0 };
+	struct og_spool *sp = sp_open(fx, 1 << 20);
+	struct flock fl;
+	struct scan s;
+	int fd;
+
+	assert_int_equal(add_msg(sp, 1), 0);
+	fd = open(fx->path, O_RDWR);
+	assert_true(fd >= 0);
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = 1; /* the replay lock */
+	fl.l_len = 1;
+	assert_int_equal(fcntl(fd, F_OFD_SETLK, &fl), 0);
+	assert_int_equal(og_spool_replay(sp, fx->st, "mta1", 0, &ss), 0);
+	assert_int_equal(ss.replayed, 0);
+	assert_int_equal(og_spool_pending(sp), 1);
+	/* appends do not wait for it */
+	assert_int_equal(add_msg(sp, 2), 0);
+	assert_int_equal(close(fd), 0);
+	assert_int_equal(og_spool_replay(sp, fx->st, "mta1", 0, &ss), 1);
+	scan_store(fx, &s);
+	assert_int_equal(s.n, 2);
+	og_spool_close(sp);
+}
+
+/* while a daemon has the spool open, a spawn process leaves it the replay */
+static void
+test_daemon_first(void **state)
+{
+	struct fixture *fx = *state;
+	struct og_spool_stats ss = { 0, 0, 0 };
+	struct og_strbuf err;
+	struct og_spool *d, *sp = sp_open(fx, 1 << 20);
+	struct scan s;
+
+	og_strbuf_init(&err, 0);
+	d = og_spool_open(fx->path, 1 << 20, OG_SPOOL_DAEMON, &err);
+	assert_non_null(d);
+	assert_int_equal(add_msg(sp, 1), 0);
+	assert_int_equal(og_spool_replay(sp, fx->st, "mta1", 0, &ss), 0);
+	assert_int_equal(ss.replayed, 0);
+	assert_int_equal(og_spool_refresh(d), 0);
+	assert_int_equal(og_spool_pending(d), 1);
+	assert_int_equal(og_spool_replay(d, fx->st, "mta1", 0, &ss), 1);
+	assert_int_equal(ss.replayed, 1);
+	/* no daemon: the spawn process replays */
+	og_spool_close(d);
+	assert_int_equal(add_msg(sp, 2), 0);
+	assert_int_equal(og_spool_replay(sp, fx->st, "mta1", 0, &ss), 1);
+	assert_int_equal(ss.replayed, 2);
+	scan_store(fx, &s);
+	assert_int_equal(s.n, 2);
+	og_spool_close(sp);
+	og_strbuf_release(&err);
+}
+
+/*
+ * processes: three children append 400 rows each while the parent
+ * replays in small ticks; every row reaches the store exactly once
+ */
+static void
+test_processes(void **state)
+{
+	struct fixture *fx = *state;
+	struct og_spool_stats ss = { 0, 0, 0 };
+	struct og_spool *sp = sp_open(fx, 1 << 24);
+	pid_t pid[3];
+	struct scan s;
+	int i, k, st, left = 3, seen[1200];
+
+	for (k = 0; k < 3; k++) {
+		if ((pid[k] = fork()) == 0) {
+			struct og_spool *c;
+			struct og_strbuf err;
+			int bad = 0;
+
+			og_strbuf_init(&err, 0);
+			if ((c = og_spool_open(fx->path, 1 << 24, 0, &err)) ==
+			    NULL)
+				_exit(2);
+			for (i = 0; i < 400; i++)
+				bad += add_msg(c, k * 400 + i) != 0;
+			og_spool_close(c);
+			_exit(bad > 0 ? 1 : 0);
+		}
+		assert_true(pid[k] > 0);
+	}
+	while (left > 0) {
+		(void)og_spool_refresh(sp);
+		assert_int_not_equal(
+		    og_spool_replay(sp, fx->st, "mta1", 50, &ss), -1);
+		for (k = 0; k < 3; k++)
+			if (pid[k] > 0 &&
+			    waitpid(pid[k], &st, WNOHANG) == pid[k]) {
+				assert_true(WIFEXITED(st));
+				assert_int_equal(WEXITSTATUS(st), 0);
+				pid[k] = 0;
+				left--;
+			}
+	}
+	assert_int_equal(og_spool_refresh(sp), 0);
+	assert_int_equal(og_spool_replay(sp, fx->st, "mta1", 0, &ss), 1);
+	assert_int_equal(og_spool_pending(sp), 0);
+	assert_int_equal(og_spool_dropped(sp), 0);
+	scan_store(fx, &s);
+	assert_int_equal(s.n, 1200);
+	memset(seen, 0, sizeof(seen));
+	for (i = 0; i < s.n; i++)
+		assert_int_equal(seen[s.ids[i]]++, 0);
+	og_spool_close(sp);
+}
+
+/*
+ * the file moved away while a handle is open: the next append goes to
+ * a new file at the path; the moved file keeps its rows
+ */
+static void
+test_moved_away(void **state)
+{
+	struct fixture *fx = *state;
+	struct og_spool_stats ss = { 0, 0, 0 };
+	struct og_spool *sp = sp_open(fx, 1 << 20), *old;
+	struct og_strbuf err;
+	char moved[200];
+	struct scan s;
+
+	assert_int_equal(add_msg(sp, 1), 0);
+	(void)snprintf(moved, sizeof(moved), "%s.moved", fx->path);
+	assert_int_equal(rename(fx->path, moved), 0);
+	assert_int_equal(add_msg(sp, 2), 0);
+	assert_int_equal(og_spool_pending(sp), 1);
+	assert_int_equal(og_spool_replay(sp, fx->st, "mta1", 0, &ss), 1);
+	scan_store(fx, &s);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.ids[0], 2);
+	og_spool_close(sp);
+	og_strbuf_init(&err, 0);
+	old = og_spool_open(moved, 1 << 20, OG_SPOOL_RDONLY, &err);
+	assert_non_null(old);
+	assert_int_equal(og_spool_pending(old), 1);
+	og_spool_close(old);
+	og_strbuf_release(&err);
+	(void)unlink(moved);
 }
 
 /* a file that is not a spool is refused with a clear reason */
@@ -572,6 +855,17 @@ main(void)
 		    test_interrupted, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_crash_after_replay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_convert, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_two_handles, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_replay_lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_daemon_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_processes, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_moved_away, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign, setup, teardown),
 		cmocka_unit_test(test_default),
 	};
