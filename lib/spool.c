@@ -1400,8 +1400,10 @@ og_spool_replay(struct og_spool *sp, struct og_store *st, const char *host,
 			    sp->path, strerror(errno));
 		return 0;
 	}
-	if (begin(sp) < 0)
+	if (begin(sp) < 0) {
+		rc = 0; /* logged: the next tick tries again */
 		goto unlock;
+	}
 	if (sp->gen != gen) { /* reopened: the lock above is gone */
 		leave(sp);
 		return 0;

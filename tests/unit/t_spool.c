@@ -8,7 +8,8 @@
  *	without duplicates, reopening an existing spool, a foreign file;
  *	the first format converted; two handles and three processes
  *	appending while another replays, the replay lock, the daemon's
- *	precedence in the replay, the file moved away under an open handle.
+ *	precedence in the replay, a stuck lock holder, the file moved away
+ *	under an open handle.
  */
 #include "config.h"
 
@@ -146,6 +147,23 @@ scan_store(struct fixture *fx, struct scan *s)
 	assert_int_equal(
 	    og_store_messages_scan(fx->st, NULL, 0, INT64_MAX, scan_cb, s), 0);
 	assert_int_equal(s->bad, 0);
+}
+
+/* the store holds n message rows, each spooled id once */
+static void
+store_has_once(struct fixture *fx, int n)
+{
+	struct scan s;
+	char *seen = og_calloc(4096, 1);
+	int i;
+
+	scan_store(fx, &s);
+	assert_int_equal(s.n, n);
+	for (i = 0; i < s.n && i < 4096; i++) {
+		assert_in_range(s.ids[i], 0, 4095);
+		assert_int_equal(seen[s.ids[i]]++, 0);
+	}
+	og_free(seen);
 }
 
 static long
@@ -458,8 +476,7 @@ test_interrupted(void **state)
 	struct fixture *fx = *state;
 	struct og_spool_stats ss = { 0, 0, 0 };
 	struct og_spool *sp = sp_open(fx, 1 << 24);
-	struct scan s;
-	int i, seen[1000];
+	int i;
 
 	for (i = 0; i < 1000; i++)
 		assert_int_equal(add_msg(sp, i), 0);
@@ -471,11 +488,7 @@ test_interrupted(void **state)
 	assert_int_equal(og_spool_pending(sp), 550);
 	assert_int_equal(og_spool_replay(sp, fx->st, "mta1", 0, &ss), 1);
 	assert_int_equal(ss.replayed, 1000);
-	scan_store(fx, &s);
-	assert_int_equal(s.n, 1000);
-	memset(seen, 0, sizeof(seen));
-	for (i = 0; i < 1000; i++)
-		assert_int_equal(seen[s.ids[i]]++, 0);
+	store_has_once(fx, 1000);
 	og_spool_close(sp);
 }
 
@@ -612,8 +625,7 @@ test_two_handles(void **state)
 	struct fixture *fx = *state;
 	struct og_spool_stats ss = { 0, 0, 0 };
 	struct og_spool *a = sp_open(fx, 1 << 22), *b = sp_open(fx, 1 << 22);
-	struct scan s;
-	int i, seen[400];
+	int i;
 
 	for (i = 0; i < 100; i++) {
 		assert_int_equal(add_msg(a, i), 0);
@@ -635,11 +647,7 @@ test_two_handles(void **state)
 	assert_int_equal(add_msg(b, 300), 0);
 	assert_int_equal(og_spool_pending(b), 1);
 	assert_int_equal(og_spool_replay(b, fx->st, "mta1", 0, &ss), 1);
-	scan_store(fx, &s);
-	assert_int_equal(s.n, 301);
-	memset(seen, 0, sizeof(seen));
-	for (i = 0; i < s.n; i++)
-		assert_int_equal(seen[s.ids[i]]++, 0);
+	store_has_once(fx, 301);
 	og_spool_close(a);
 	og_spool_close(b);
 }
@@ -708,6 +716,44 @@ test_daemon_first(void **state)
 }
 
 /*
+ * the append lock held by a stuck process: after the 5 s wait the row
+ * is dropped and counted (in the header once the lock is free), and a
+ * replay tick does nothing and says "more waits"
+ */
+static void
+test_lock_timeout(void **state)
+{
+	struct fixture *fx = *state;
+	struct og_spool_stats ss = { 0, 0, 0 };
+	struct og_spool *sp = sp_open(fx, 1 << 20);
+	struct flock fl;
+	int fd;
+
+	assert_int_equal(add_msg(sp, 1), 0);
+	fd = open(fx->path, O_RDWR);
+	assert_true(fd >= 0);
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = 0; /* the append lock */
+	fl.l_len = 1;
+	assert_int_equal(fcntl(fd, F_OFD_SETLK, &fl), 0);
+	assert_int_equal(add_msg(sp, 2), -1);
+	assert_int_equal(og_spool_dropped(sp), 1);
+	assert_int_equal(og_spool_replay(sp, fx->st, "mta1", 0, &ss), 0);
+	assert_int_equal(ss.replayed, 0);
+	assert_int_equal(close(fd), 0);
+	og_spool_close(sp); /* the count goes into the header */
+	sp = sp_open(fx, 1 << 20);
+	assert_int_equal(og_spool_dropped(sp), 1);
+	assert_int_equal(og_spool_pending(sp), 1);
+	assert_int_equal(og_spool_replay(sp, fx->st, "mta1", 0, &ss), 1);
+	assert_int_equal(ss.replayed, 1);
+	assert_int_equal(count_audit(fx, "spool-drop", NULL, 0), 1);
+	og_spool_close(sp);
+}
+
+/*
  * processes: three children append 400 rows each while the parent
  * replays in small ticks; every row reaches the store exactly once
  */
@@ -718,8 +764,7 @@ test_processes(void **state)
 	struct og_spool_stats ss = { 0, 0, 0 };
 	struct og_spool *sp = sp_open(fx, 1 << 24);
 	pid_t pid[3];
-	struct scan s;
-	int i, k, st, left = 3, seen[1200];
+	int i, k, st, left = 3;
 
 	for (k = 0; k < 3; k++) {
 		if ((pid[k] = fork()) == 0) {
@@ -755,11 +800,7 @@ test_processes(void **state)
 	assert_int_equal(og_spool_replay(sp, fx->st, "mta1", 0, &ss), 1);
 	assert_int_equal(og_spool_pending(sp), 0);
 	assert_int_equal(og_spool_dropped(sp), 0);
-	scan_store(fx, &s);
-	assert_int_equal(s.n, 1200);
-	memset(seen, 0, sizeof(seen));
-	for (i = 0; i < s.n; i++)
-		assert_int_equal(seen[s.ids[i]]++, 0);
+	store_has_once(fx, 1200);
 	og_spool_close(sp);
 }
 
@@ -862,6 +903,8 @@ main(void)
 		    test_replay_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_daemon_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_lock_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(
