@@ -311,8 +311,13 @@ flush_delivered(struct og_worker *w)
 	memcpy(d, w->deliv, n * sizeof(d[0]));
 	w->ndeliv = 0;
 	pthread_mutex_unlock(&w->lock);
+	/*
+	 * Counts are increments, not ordered rows: they go straight to
+	 * the store unless it is down (the spool may hold other processes'
+	 * rows), as they count only while the incident is released.
+	 */
 	for (i = 0; i < n; i++) {
-		if (spooling(w))
+		if (w->spool != NULL && atomic_load(&w->down))
 			spooled(w,
 			    og_spool_add_delivered(
 			        w->spool, d[i].family, d[i].n));
