@@ -652,6 +652,28 @@ test_two_handles(void **state)
 	og_spool_close(b);
 }
 
+/*
+ * hold_byte - one of the spool's lock bytes (0 append, 1 replay) held
+ * through a descriptor of its own, as another process would: the
+ * descriptor (close it to let go)
+ */
+static int
+hold_byte(struct fixture *fx, off_t byte)
+{
+	struct flock fl;
+	int fd;
+
+	fd = open(fx->path, O_RDWR);
+	assert_true(fd >= 0);
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = byte;
+	fl.l_len = 1;
+	assert_int_equal(fcntl(fd, F_OFD_SETLK, &fl), 0);
+	return fd;
+}
+
 /* while another process holds the replay lock, a replay leaves it be */
 static void
 test_replay_lock(void **state)
@@ -659,19 +681,11 @@ test_replay_lock(void **state)
 	struct fixture *fx = *state;
 	struct og_spool_stats ss = { 0, 0, 0 };
 	struct og_spool *sp = sp_open(fx, 1 << 20);
-	struct flock fl;
 	struct scan s;
 	int fd;
 
 	assert_int_equal(add_msg(sp, 1), 0);
-	fd = open(fx->path, O_RDWR);
-	assert_true(fd >= 0);
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = F_WRLCK;
-	fl.l_whence = SEEK_SET;
-	fl.l_start = 1; /* the replay lock */
-	fl.l_len = 1;
-	assert_int_equal(fcntl(fd, F_OFD_SETLK, &fl), 0);
+	fd = hold_byte(fx, 1);
 	assert_int_equal(og_spool_replay(sp, fx->st, "mta1", 0, &ss), 0);
 	assert_int_equal(ss.replayed, 0);
 	assert_int_equal(og_spool_pending(sp), 1);
@@ -726,18 +740,10 @@ test_lock_timeout(void **state)
 	struct fixture *fx = *state;
 	struct og_spool_stats ss = { 0, 0, 0 };
 	struct og_spool *sp = sp_open(fx, 1 << 20);
-	struct flock fl;
 	int fd;
 
 	assert_int_equal(add_msg(sp, 1), 0);
-	fd = open(fx->path, O_RDWR);
-	assert_true(fd >= 0);
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = F_WRLCK;
-	fl.l_whence = SEEK_SET;
-	fl.l_start = 0; /* the append lock */
-	fl.l_len = 1;
-	assert_int_equal(fcntl(fd, F_OFD_SETLK, &fl), 0);
+	fd = hold_byte(fx, 0);
 	assert_int_equal(add_msg(sp, 2), -1);
 	assert_int_equal(og_spool_dropped(sp), 1);
 	assert_int_equal(og_spool_replay(sp, fx->st, "mta1", 0, &ss), 0);
